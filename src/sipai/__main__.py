@@ -1,0 +1,3 @@
+from sipai.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""Sip's channels layer."""
