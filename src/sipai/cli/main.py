@@ -100,6 +100,7 @@ def doctor(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] =
 
 def _register_subcommands() -> None:
     """Attach the sub-apps of other layers (imported lazily so start-up stays cheap)."""
+    import sipai.cli.support  # noqa: F401  - registers ask, chat, stats, forget, purge
     from sipai.cli.dev import dev_app
 
     app.add_typer(dev_app, name="dev", help="Tools for development: the Groq emulator.")
