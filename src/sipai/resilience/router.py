@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from sipai.errors import CircuitOpen, ProviderError, RequestTooLarge
 from sipai.llm.client import LLMClient
 from sipai.llm.types import ChatMessage, Completion, StreamEnd, TextDelta
+from sipai.observability import metrics
 
 log = logging.getLogger(__name__)
 
@@ -145,5 +146,6 @@ class ModelRouter:
 
 
 def _log_failover(model: str, error: ProviderError) -> None:
+    metrics.provider_errors.labels(model, error.code).inc()
     log.warning("router.model_failed", extra={"model": model, "code": error.code,
                                               "status": error.status})

@@ -21,6 +21,7 @@ from sipai.errors import ProviderError, StreamInterrupted
 from sipai.knowledge.base import KnowledgeBase, Passage
 from sipai.knowledge.offline import compose_offline_answer
 from sipai.llm.types import ChatMessage, TextDelta, Usage
+from sipai.observability import metrics
 from sipai.resilience.router import ModelRouter, Routed
 from sipai.storage.unit_of_work import UnitOfWork
 from sipai.support.budget import ContextBudget, ContextPlan, Turn
@@ -320,6 +321,12 @@ async def _finish(deps: SupportDeps, turn: _Turn, answer: str, *, route: Route,
         await uow.commit()
     if deps.router is not None and deps.summarizer.due(count, conversation.summary_upto):
         deps.background.spawn(deps.summarizer.refresh(conversation.id))
+    metrics.turns.labels(turn.channel, route).inc()
+    metrics.turn_latency.labels(route).observe(latency_ms / 1000)
+    if model and usage.total_tokens:
+        metrics.tokens.labels(model, "prompt").inc(usage.prompt_tokens)
+        metrics.tokens.labels(model, "completion").inc(usage.completion_tokens)
+        metrics.cost.labels(model).inc(cost)
     log.info("turn.answered", extra={
         "user_id": turn.user_id, "conversation_id": turn.conversation.id, "route": route,
         "model": model, "chars": len(answer), "prompt_tokens": usage.prompt_tokens,
@@ -357,6 +364,7 @@ async def open_ticket(deps: SupportDeps, user_id: str, reason: str, *,
             reason=reason, summary="\n".join(summary_lines)[-2000:], channel=channel,
             chat_id=chat_id))
         await uow.commit()
+    metrics.tickets.labels(reason).inc()
     log.info("ticket.opened", extra={"ticket_id": ticket.id, "user_id": user_id,
                                      "reason": reason})
     for listener in deps.ticket_listeners:

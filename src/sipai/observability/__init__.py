@@ -1,0 +1,1 @@
+"""Sip's observability: Prometheus metrics (logs live in sipai.logs)."""
