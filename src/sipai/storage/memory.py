@@ -23,9 +23,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Generic, TypeVar
 
 from sipai.errors import NotFound
-from sipai.storage import memory_stats
-from sipai.storage.memory_stats import sum_usage
-from sipai.storage.stats import DayStats, StatsSummary, UsageTotals
+from sipai.storage.memory_stats import MemoryStatsQueries, sum_usage
+from sipai.storage.stats import UsageTotals
 from sipai.storage.unit_of_work import UnitOfWork
 from sipai.support.domain import Conversation, Feedback, Message, Ticket, UsageRecord, utcnow
 
@@ -43,7 +42,9 @@ class _Table(Generic[K, V]):
         self.reset(rows)
 
     def reset(self, rows: dict[K, V]) -> None:
-        self.rows = copy.deepcopy(rows)
+        # In place: the stats queries hold on to this dict.
+        self.rows.clear()
+        self.rows.update(copy.deepcopy(rows))
         self.written.clear()
         self.deleted.clear()
 
@@ -310,26 +311,6 @@ class FakeUsageRepository:
         return sorted(found, key=lambda r: (r.created_at, r.id or 0), reverse=True)[:limit]
 
 
-class MemoryStatsQueries:
-    """`StatsQueries` computed in Python over a `_Tables` copy."""
-
-    def __init__(self, tables: _Tables) -> None:
-        self._tables = tables
-
-    async def summary(self, since: datetime, until: datetime) -> StatsSummary:
-        t = self._tables
-        return memory_stats.summarise(
-            since, until, conversations=t.conversations.rows.values(),
-            messages=t.messages.rows.values(), tickets=t.tickets.rows.values(),
-            feedback=t.feedback.rows.values(), usage=t.usage.rows.values())
-
-    async def daily(self, since: datetime, until: datetime) -> builtins.list[DayStats]:
-        t = self._tables
-        return memory_stats.daily(since, until, conversations=t.conversations.rows.values(),
-                                  messages=t.messages.rows.values(),
-                                  usage=t.usage.rows.values())
-
-
 class FakeUnitOfWork(UnitOfWork):
     """The in-memory unit of work: same interface and transaction behaviour as SqlUnitOfWork."""
 
@@ -345,7 +326,9 @@ class FakeUnitOfWork(UnitOfWork):
         self.tickets = FakeTicketRepository(tables, self.store.ticket_ids)
         self.feedback = FakeFeedbackRepository(tables, self.store.feedback_ids)
         self.usage = FakeUsageRepository(tables, self.store.usage_ids)
-        self.stats = MemoryStatsQueries(tables)
+        self.stats = MemoryStatsQueries(
+            conversations=tables.conversations.rows, messages=tables.messages.rows,
+            tickets=tables.tickets.rows, feedback=tables.feedback.rows, usage=tables.usage.rows)
 
     @property
     def _current(self) -> _Tables:

@@ -7,7 +7,7 @@ of work sees the figures the real databases would give.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -99,4 +99,25 @@ def daily(since: datetime, until: datetime, *, conversations: Iterable[Conversat
     return result
 
 
-__all__ = ["daily", "sum_usage", "summarise"]
+class MemoryStatsQueries:
+    """`StatsQueries` computed in Python over live row mappings (one unit of work's copy)."""
+
+    def __init__(self, *, conversations: Mapping[str, Conversation],
+                 messages: Mapping[str, Message], tickets: Mapping[int, Ticket],
+                 feedback: Mapping[int, Feedback], usage: Mapping[int, UsageRecord]) -> None:
+        self._conversations, self._messages = conversations, messages
+        self._tickets, self._feedback, self._usage = tickets, feedback, usage
+
+    async def summary(self, since: datetime, until: datetime) -> StatsSummary:
+        """Totals over `[since, until)`."""
+        return summarise(since, until, conversations=self._conversations.values(),
+                         messages=self._messages.values(), tickets=self._tickets.values(),
+                         feedback=self._feedback.values(), usage=self._usage.values())
+
+    async def daily(self, since: datetime, until: datetime) -> list[DayStats]:
+        """One row per UTC day in `[since, until)`, days without activity included."""
+        return daily(since, until, conversations=self._conversations.values(),
+                     messages=self._messages.values(), usage=self._usage.values())
+
+
+__all__ = ["MemoryStatsQueries", "daily", "sum_usage", "summarise"]

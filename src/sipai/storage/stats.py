@@ -199,7 +199,7 @@ class SqlStatsQueries:
             ticket_counts[status] = count
         ratings: dict[int, int] = dict((await run(select(feedback.c.rating, func.count())
                                   .where(_within(feedback.c.created_at, since, until))
-                                  .group_by(feedback.c.rating))).tuples().all())
+                                  .group_by(feedback.c.rating))).all())
         p50, p95 = await self._latency(since, until)
         return StatsSummary(
             since=since, until=until, conversations=started, turns=turns, users=users,
