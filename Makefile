@@ -40,7 +40,7 @@ format: install
 node: $(NODE_DIR)/node_modules/.package-lock.json
 
 $(NODE_DIR)/node_modules/.package-lock.json: $(NODE_DIR)/package-lock.json
-	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	npm ci --prefix $(NODE_DIR) --no-audit --no-fund --prefer-offline --loglevel=error
 
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && \
