@@ -1,6 +1,6 @@
 """Evaluate Sip's knowledge retrieval: recall@1, recall@3, MRR and search latency.
 
-    python bench/eval_kb.py                    # eval/*.yaml against the bundled articles
+    python bench/eval_kb.py                    # eval/kb_questions*.yaml, bundled articles
     python bench/eval_kb.py --scale 10 --json  # with 9 generated distractors per article
 
 Exits 1 when recall@3 < 0.90 or MRR < 0.75 (``--min-recall``/``--min-mrr`` change that).
@@ -35,6 +35,8 @@ from sipai.knowledge.offline import MIN_MATCH
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPTH = 10  # how deep a hit still earns reciprocal rank
+#: Questions nothing should answer, counted apart (how often the offline brain is fooled).
+OFFTOPIC = ROOT / "tests" / "knowledge" / "fixtures" / "offtopic.yaml"
 _QUESTION_KEYS = ("question", "query", "q", "text")
 _EXPECTED_KEYS = ("expected", "expected_ids", "expected_articles", "articles", "article",
                   "article_id", "expected_article", "answer_ids", "topic", "expected_topic")
@@ -188,7 +190,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
 
-    paths = args.questions or sorted((ROOT / "eval").glob("kb_questions*.yaml"))
+    paths = args.questions or [*sorted((ROOT / "eval").glob("kb_questions*.yaml")),
+                               *[p for p in [OFFTOPIC] if p.exists()]]
     if not paths:
         print("no question files found (eval/kb_questions*.yaml)", file=sys.stderr)
         return 2

@@ -55,10 +55,9 @@ class BM25:
     def __contains__(self, term: object) -> bool:
         return term in self._postings
 
-    @property
-    def vocabulary_size(self) -> int:
-        """How many distinct terms the index holds."""
-        return len(self._postings)
+    def vocabulary(self) -> list[str]:
+        """Every term the index holds."""
+        return list(self._postings)
 
     def score(self, query: Mapping[str, float]) -> Scores:
         """Score every document that contains at least one of the weighted query terms."""

@@ -4,9 +4,15 @@ Each language has its own BM25 index, built from chunks analysed with that langu
 stemmer and stopwords. A query is analysed once per language and scored against that
 language's chunks. Chunks in the user's language keep their score; the others are scaled
 by :data:`OTHER_LANGUAGE_FACTOR`, so they only surface when the user's language has
-nothing comparable. The ranked list is then collapsed: one language per topic (the
-Spanish and English versions of an article never both take a slot) and at most
-`per_article` passages per article.
+nothing comparable. The ranked list is then collapsed: a passage from the other language
+is replaced by the same passage of its topic's version in the user's language when one
+exists (a topic is relevant whichever version matched: English error messages quoted in
+a Spanish question match the English article best), a topic takes one language only,
+and at most `per_article` passages come from one article.
+
+A query word no article contains (a typo, most often) is looked up in a
+:class:`~sipai.knowledge.typos.TypoIndex` built on first need, and its closest index terms
+join the query at :data:`TYPO_WEIGHT`.
 
 Besides its score every hit carries `match`, the share of the query's weight (idf-weighted
 terms the customer wrote) that the passage contains: 0 means none, 1 means all. Unlike the
@@ -20,20 +26,24 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from sipai.knowledge.analysis import analyzer
+from sipai.knowledge.analysis import STEM_ALIASES, analyzer
 from sipai.knowledge.articles import LANGUAGES
 from sipai.knowledge.bm25 import BM25
 from sipai.knowledge.chunking import Chunk
+from sipai.knowledge.typos import TypoIndex
 from sipai.text.language import detect_language
 
 __all__ = ["OTHER_LANGUAGE_FACTOR", "Hit", "Retriever"]
 
 #: Score multiplier for passages not in the user's language.
 OTHER_LANGUAGE_FACTOR: Final = 0.5
-#: Weight given to query words absent from the index when computing `match` (a share of
-#: the rarest term's idf): unknown chit-chat ("porfa", "ayer") should not sink a good
-#: match, but a query about something the knowledge base never mentions must not match.
-UNKNOWN_TERM_SHARE: Final = 0.5
+#: Weight given to query words absent from the index when computing `match`, as a share of
+#: the rarest term's idf. A word no article contains is strong evidence that the question
+#: is about something else ("receta de paella"); measured on off-topic questions, a full
+#: share separates them from answerable ones best (see docs/knowledge.md).
+UNKNOWN_TERM_SHARE: Final = 1.0
+#: Weight of the terms a misspelt query word is corrected to.
+TYPO_WEIGHT: Final = 0.8
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,31 @@ class _LanguageIndex:
         self.language = language
         self.chunks = [chunk for chunk, _, _ in docs]
         self.bm25 = BM25([(tf, length) for _, tf, length in docs])
+        self._typos: TypoIndex | None = None
+
+    def corrections(self, term: str) -> list[str]:
+        """Index terms close to `term` (which the index lacks)."""
+        if self._typos is None:
+            # Built on first need: most queries have no typo, and building takes a while.
+            self._typos = TypoIndex(self.bm25.vocabulary(), STEM_ALIASES[self.language])
+        return self._typos.suggest(term)
+
+    def weigh(self, query: str, expand: bool) -> tuple[dict[str, float], float]:
+        """The query's weighted terms for this language and the idf mass of what was written."""
+        bm25 = self.bm25
+        weights = analyzer(self.language).query_terms(query, expand=expand)
+        written = 0.0
+        for term, weight in list(weights.items()):
+            if weight < 1.0:
+                continue
+            idf = bm25.idf(term)
+            if idf is None and expand:
+                fixes = self.corrections(term)
+                for fix in fixes:
+                    weights[fix] = max(weights.get(fix, 0.0), TYPO_WEIGHT)
+                idf = max((bm25.idf(fix) or 0.0 for fix in fixes), default=None)
+            written += idf if idf is not None else bm25.max_idf * UNKNOWN_TERM_SHARE
+        return weights, written
 
 
 class Retriever:
@@ -62,6 +97,11 @@ class Retriever:
             grouped.setdefault(doc[0].language, []).append(doc)
         self._indexes = [_LanguageIndex(lang, grouped[lang]) for lang in LANGUAGES
                          if lang in grouped]
+        # (topic, language, position) → chunk, to swap a hit for its translation.
+        self._twins: dict[tuple[str, str, int], Chunk] = {}
+        for index in self._indexes:
+            for chunk in index.chunks:
+                self._twins.setdefault((chunk.topic, chunk.language, chunk.position), chunk)
         self.other_language_factor = other_language_factor
         self.size = sum(len(index.chunks) for index in self._indexes)
 
@@ -73,46 +113,50 @@ class Retriever:
         preferred = language if language in LANGUAGES else detect_language(query)
         candidates: list[tuple[float, float, Chunk]] = []
         for index in self._indexes:
-            weights = analyzer(index.language).query_terms(query, expand=expand)
+            weights, written = index.weigh(query, expand)
             if not weights:
                 continue
-            bm25 = index.bm25
-            written = sum((bm25.idf(term) or bm25.max_idf * UNKNOWN_TERM_SHARE)
-                          for term, weight in weights.items() if weight >= 1.0)
-            scores = bm25.score(weights)
+            scores = index.bm25.score(weights)
             factor = 1.0 if index.language == preferred else self.other_language_factor
             for doc, score in scores.score.items():
                 match = min(1.0, scores.matched[doc] / written) if written else 0.0
                 candidates.append((score * factor, match, index.chunks[doc]))
-        return _collapse(candidates, k, per_article)
+        return self._collapse(candidates, k, per_article, preferred)
 
+    def _collapse(self, candidates: list[tuple[float, float, Chunk]], k: int,
+                  per_article: int, preferred: str) -> list[Hit]:
+        # Most queries are settled within the top few dozen; fall back to a full sort if not.
+        def order(item: tuple[float, float, Chunk]) -> tuple[float, str, int]:
+            return (-item[0], item[2].article_id, item[2].position)
 
-def _collapse(candidates: list[tuple[float, float, Chunk]], k: int,
-              per_article: int) -> list[Hit]:
-    # Most queries are settled within the top few dozen; fall back to a full sort if not.
-    def order(item: tuple[float, float, Chunk]) -> tuple[float, str, int]:
-        return (-item[0], item[2].article_id, item[2].position)
+        limit = max(32, k * 16)
+        head = heapq.nsmallest(limit, candidates, key=order)
+        hits = self._pick(head, k, per_article, preferred)
+        if len(hits) < k and len(candidates) > limit:
+            hits = self._pick(sorted(candidates, key=order), k, per_article, preferred)
+        return hits
 
-    limit = max(32, k * 16)
-    head = heapq.nsmallest(limit, candidates, key=order)
-    hits = _pick(head, k, per_article)
-    if len(hits) < k and len(candidates) > limit:
-        hits = _pick(sorted(candidates, key=order), k, per_article)
-    return hits
-
-
-def _pick(ranked: list[tuple[float, float, Chunk]], k: int, per_article: int) -> list[Hit]:
-    topic_language: dict[str, str] = {}
-    per_article_count: dict[str, int] = {}
-    hits: list[Hit] = []
-    for score, match, chunk in ranked:
-        if topic_language.setdefault(chunk.topic, chunk.language) != chunk.language:
-            continue
-        taken = per_article_count.get(chunk.article_id, 0)
-        if taken >= per_article:
-            continue
-        per_article_count[chunk.article_id] = taken + 1
-        hits.append(Hit(chunk, score, match))
-        if len(hits) == k:
-            break
-    return hits
+    def _pick(self, ranked: list[tuple[float, float, Chunk]], k: int, per_article: int,
+              preferred: str) -> list[Hit]:
+        topic_language: dict[str, str] = {}
+        per_article_count: dict[str, int] = {}
+        seen: set[tuple[str, int]] = set()
+        hits: list[Hit] = []
+        for score, match, found in ranked:
+            chunk = found
+            if chunk.language != preferred:
+                chunk = (self._twins.get((chunk.topic, preferred, chunk.position))
+                         or self._twins.get((chunk.topic, preferred, 0)) or chunk)
+            if (chunk.article_id, chunk.position) in seen:
+                continue
+            if topic_language.setdefault(chunk.topic, chunk.language) != chunk.language:
+                continue
+            taken = per_article_count.get(chunk.article_id, 0)
+            if taken >= per_article:
+                continue
+            per_article_count[chunk.article_id] = taken + 1
+            seen.add((chunk.article_id, chunk.position))
+            hits.append(Hit(chunk, score, match))
+            if len(hits) == k:
+                break
+        return hits

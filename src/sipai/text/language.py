@@ -10,6 +10,11 @@ conecta"). It adds up cues for each language and picks the stronger:
   letter patterns such as ``th``, ``sh``, ``w``, ``-ing`` lean English;
 - word endings: ``-ción``, ``-mente``, ``-ando`` lean Spanish.
 
+Spanish speakers quote English error messages and buttons ("me sale Unable to create
+network adapter"); the reverse is rare. So quoted spans are ignored when the rest of the
+message says something, and a Spanish "it tells me" (``me dice``, ``me sale``, ``aparece``)
+counts strongly for Spanish.
+
 A tie (``"ok"``, ``"vpn"``, ``"no internet"``) returns the caller's default.
 """
 
@@ -102,6 +107,10 @@ _EN_ENDINGS = ("ing", "tion", "tions", "ed", "ly", "ness", "ful", "less", "ght",
                "th", "ow")
 _EN_LETTERS = re.compile(r"w|k|th|sh|wh|ee|oo|ea")
 
+_QUOTED = re.compile(r"\"[^\"]*\"|“[^”]*”|«[^»]*»|`[^`]*`")
+_QUOTE_INTRO = re.compile(r"\b(?:me|le|te|nos)\s+(?:dice|dijo|sale|salio|aparece|pone|salta|"
+                          r"muestra|tira|marca)\b|\bdice que\b")
+_QUOTE_INTRO_WEIGHT = 2.5
 _WORD_WEIGHT = 1.0
 _MARK_WEIGHT = 2.0  # ¿ ¡ ñ: nearly certain
 _ACCENT_WEIGHT = 1.0
@@ -116,7 +125,11 @@ def detect_language(text: str, default: str = "es") -> str:
     Empty, neutral or evenly split texts return `default` (``"es"`` unless told).
     """
     lowered = text.casefold()
-    es = _MARK_WEIGHT * sum(lowered.count(mark) for mark in "¿¡ñ")
+    unquoted = _QUOTED.sub(" ", lowered)
+    if unquoted.strip():
+        lowered = unquoted
+    es = _QUOTE_INTRO_WEIGHT * len(_QUOTE_INTRO.findall(fold(lowered)))
+    es += _MARK_WEIGHT * sum(lowered.count(mark) for mark in "¿¡ñ")
     es += _ACCENT_WEIGHT * sum(1 for word in lowered.split() if _ACCENTED.search(word))
     en = _CONTRACTION_WEIGHT * len(_CONTRACTION.findall(lowered.replace("’", "'")))
     for word in _WORD.findall(fold(lowered).replace("’", "'")):
