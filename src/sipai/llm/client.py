@@ -266,7 +266,7 @@ class LLMClient:
             raw = await self._sdk.chat.completions.with_raw_response.create(
                 model=call.model, messages=cast(Any, call.messages), **call.wire)
             headers = raw.headers
-            response = await raw.parse()
+            response = raw.parse()
         except Exception as exc:
             error = translate(exc, call.model)
             permit.settle(usage=None, ratelimit=_ratelimit_of(exc), error=error)
@@ -296,7 +296,7 @@ class LLMClient:
             raw = await self._sdk.chat.completions.with_raw_response.create(
                 model=call.model, messages=cast(Any, call.messages), stream=True,
                 stream_options={"include_usage": True}, **call.wire)
-            stream = await raw.parse()
+            stream = raw.parse()
         except Exception as exc:
             error = translate(exc, call.model)
             permit.settle(usage=None, ratelimit=_ratelimit_of(exc), error=error)
