@@ -31,7 +31,7 @@ __all__ = ["ANALYSIS_VERSION", "PHRASE_WEIGHT", "STEM_ALIASES", "Analyzer", "ana
 
 #: Bump whenever a change here alters the terms of an unchanged article: the persisted
 #: index is rebuilt from scratch when its recorded version differs.
-ANALYSIS_VERSION: Final = "a5"
+ANALYSIS_VERSION: Final = "a6"
 #: Weight of a query's word-run compounds (below 1: they add evidence, not requirements).
 PHRASE_WEIGHT: Final = 0.3
 _MAX_PHRASE = 4

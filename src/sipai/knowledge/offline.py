@@ -113,20 +113,18 @@ def _no_article(best: Passage | None, article: Article | None, kb: KnowledgeBase
 
 
 def _pick_section(matched: Article, shown: Article, heading: str) -> Section | None:
-    """The section to show: the matched one (or its twin's counterpart) if it has steps."""
-    candidate: Section | None = None
+    """The matched section (or its counterpart in the twin), else the first with steps."""
     if heading:
         index = next((i for i, s in enumerate(matched.sections) if s.heading == heading), None)
         if shown is matched:
-            candidate = matched.section(heading)
-        elif index is not None and index < len(shown.sections):
-            candidate = shown.sections[index]
-    if candidate is not None and _has_steps(candidate.body):
-        return candidate
+            return matched.section(heading)
+        if index is not None and index < len(shown.sections):
+            return shown.sections[index]
+    # The intro matched best: show the first section that has steps to follow.
     with_steps = [s for s in shown.sections if _has_steps(s.body)]
     if with_steps:
         return with_steps[0]
-    return candidate or (shown.sections[0] if shown.sections else None)
+    return shown.sections[0] if shown.sections else None
 
 
 def _has_steps(body: str) -> bool:

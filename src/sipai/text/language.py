@@ -13,7 +13,7 @@ conecta"). It adds up cues for each language and picks the stronger:
 Spanish speakers quote English error messages and buttons ("me sale Unable to create
 network adapter"); the reverse is rare. So quoted spans are ignored when the rest of the
 message says something, and a Spanish "it tells me" (``me dice``, ``me sale``, ``aparece``)
-counts strongly for Spanish.
+counts strongly for Spanish while the words after it, what the screen says, are ignored.
 
 A tie (``"ok"``, ``"vpn"``, ``"no internet"``) returns the caller's default.
 """
@@ -47,6 +47,8 @@ pero poco por porque que quien quienes se sea sean ser sera seria si sido siendo
 sois solo somos son soy su sus suya suyas suyo suyos tambien tanto te tendra tenemos tener
 tengo tenia tenian ti tiene tienen toda todas todo todos tu tus tuve tuvo tuya tuyo un una
 uno unos usted ustedes vosotras vosotros vuestra vuestro y ya yo
+quiero quieres quiere necesito necesita puedo puedes pongo hago hacer haces hola buenas
+buenos gracias porfa favor vale saludos
 """
 
 _EN_STOPWORDS = """
@@ -59,9 +61,11 @@ other our ours ourselves out over own re s same shan she should shouldn so some 
 that the their theirs them themselves then there these they this those through to too under
 until up ve very was wasn we were weren what when where which while who whom why will with
 won wont would wouldn you your yours yourself yourselves
+need needs want wants please pls plz hi hello hey thanks thank thx
 """
 
-#: Function words per language, accent-folded; the knowledge index drops them from queries.
+#: Function words per language, accent-folded, plus the filler of support chats ("quiero",
+#: "necesito", "please"); the knowledge index drops them from articles and queries.
 STOPWORDS: Final[Mapping[str, frozenset[str]]] = {
     "es": frozenset(_ES_STOPWORDS.split()),
     "en": frozenset(_EN_STOPWORDS.split()),
@@ -93,8 +97,15 @@ nothing something again
 
 _ES_WORDS = frozenset(_ES_CUES.split()) | STOPWORDS["es"]
 _EN_WORDS = frozenset(_EN_CUES.split()) | STOPWORDS["en"]
-# Words both languages use ("no", "a", "me", "he", "app"...) say nothing.
-_SHARED = _ES_WORDS & _EN_WORDS
+# Product names and tech words customers use in either language.
+_NEUTRAL_WORDS = """
+wireguard outline windows android iphone ipad macos mac linux ubuntu chromebook telegram
+whatsapp instagram netflix youtube tiktok spotify wifi vpn dns ip ipv6 internet app apps
+ok okay bot usipipo sip wg shadowsocks router handshake tunnel qr conf key ss ssconf
+"""
+_NEUTRAL = frozenset(_NEUTRAL_WORDS.split())
+# Words both languages use ("no", "a", "me", "he"...) say nothing either.
+_SHARED = (_ES_WORDS & _EN_WORDS) | _NEUTRAL
 _ES_ONLY = _ES_WORDS - _SHARED
 _EN_ONLY = _EN_WORDS - _SHARED
 
@@ -103,8 +114,9 @@ _ACCENTED = re.compile(r"[áéíóúü]")
 _CONTRACTION = re.compile(r"[a-z](?:n't|'s|'m|'re|'ve|'ll|'d)\b")
 _ES_ENDINGS = ("cion", "ciones", "mente", "ando", "iendo", "idad", "amos", "emos", "imos",
                "arme", "erme", "irme", "ado", "ada", "ados", "adas")
+# Spanish words seldom end in two consonants; English ones often do.
 _EN_ENDINGS = ("ing", "tion", "tions", "ed", "ly", "ness", "ful", "less", "ght", "ck", "sh",
-               "th", "ow")
+               "th", "ow", "ll", "st", "nd", "rd", "rt", "ss", "nt", "ct", "lk", "rk")
 _EN_LETTERS = re.compile(r"w|k|th|sh|wh|ee|oo|ea")
 
 _QUOTED = re.compile(r"\"[^\"]*\"|“[^”]*”|«[^»]*»|`[^`]*`")
@@ -128,7 +140,14 @@ def detect_language(text: str, default: str = "es") -> str:
     unquoted = _QUOTED.sub(" ", lowered)
     if unquoted.strip():
         lowered = unquoted
-    es = _QUOTE_INTRO_WEIGHT * len(_QUOTE_INTRO.findall(fold(lowered)))
+    folded = fold(lowered)
+    intro = _QUOTE_INTRO.search(folded)
+    es = 0.0
+    if intro is not None:
+        # What follows "me dice" / "me sale" is what the screen says, not the customer.
+        es += _QUOTE_INTRO_WEIGHT
+        if len(folded) == len(lowered):  # folding kept offsets (it does for Latin text)
+            lowered = lowered[:intro.end()]
     es += _MARK_WEIGHT * sum(lowered.count(mark) for mark in "¿¡ñ")
     es += _ACCENT_WEIGHT * sum(1 for word in lowered.split() if _ACCENTED.search(word))
     en = _CONTRACTION_WEIGHT * len(_CONTRACTION.findall(lowered.replace("’", "'")))
@@ -138,7 +157,7 @@ def detect_language(text: str, default: str = "es") -> str:
             es += _WORD_WEIGHT
         elif word in _EN_ONLY or bare in _EN_ONLY:
             en += _WORD_WEIGHT
-        elif len(bare) >= 4 and word not in _SHARED:
+        elif len(bare) >= 4 and bare not in _SHARED:
             es += _ENDING_WEIGHT * bare.endswith(_ES_ENDINGS)
             en += _ENDING_WEIGHT * bare.endswith(_EN_ENDINGS)
             en += _LETTER_WEIGHT * min(2, len(_EN_LETTERS.findall(bare)))
