@@ -263,8 +263,9 @@ class LLMClient:
         permit = await self.gate.acquire(call.model, call.tokens)
         headers: httpx.Headers | None = None
         try:
+            wire = {k: v for k, v in call.wire.items() if k != "stream_options"}
             raw = await self._sdk.chat.completions.with_raw_response.create(
-                model=call.model, messages=cast(Any, call.messages), **call.wire)
+                model=call.model, messages=cast(Any, call.messages), **wire)
             headers = raw.headers
             response = raw.parse()
         except Exception as exc:
@@ -293,9 +294,11 @@ class LLMClient:
     async def _stream_once(self, call: _Call, attempt: int) -> AsyncIterator[StreamEvent]:
         permit = await self.gate.acquire(call.model, call.tokens)
         try:
+            # The client needs the usage chunk; a caller's own stream_options are merged in.
+            wire = {**call.wire, "stream_options": {**(call.wire.get("stream_options") or {}),
+                                                    "include_usage": True}}
             raw = await self._sdk.chat.completions.with_raw_response.create(
-                model=call.model, messages=cast(Any, call.messages), stream=True,
-                stream_options={"include_usage": True}, **call.wire)
+                model=call.model, messages=cast(Any, call.messages), stream=True, **wire)
             stream = raw.parse()
         except Exception as exc:
             error = translate(exc, call.model)
