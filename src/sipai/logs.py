@@ -99,6 +99,15 @@ def configure_logging(level: str = "INFO", secrets: Iterable[str] = (),
     handler.setFormatter(JsonFormatter())
     root.addHandler(handler)
     root.setLevel(level)
-    for noisy in ("httpx", "httpcore", "openai", "groq", "telegram.ext.Updater",
-                  "apscheduler", "aiosqlite", "asyncio", "urllib3"):
+    quiet_noisy_loggers()
+
+
+#: Libraries whose INFO/DEBUG logs carry URLs (with the bot token) or request bodies.
+NOISY_LOGGERS = ("httpx", "httpcore", "openai", "groq", "telegram", "apscheduler",
+                 "aiosqlite", "asyncio", "urllib3", "hpack", "uvicorn.access")
+
+
+def quiet_noisy_loggers() -> None:
+    """Raise noisy libraries' loggers to WARNING: they would log URLs and message bodies."""
+    for noisy in NOISY_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)
