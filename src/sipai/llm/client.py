@@ -367,7 +367,9 @@ def _usage(usage: Any, x_groq: Any, current: Usage | None = None) -> Usage:
         completion = int(groq_usage.get("completion_tokens") or 0)
     elif current is not None:
         prompt, completion = current.prompt_tokens, current.completion_tokens
-    timings = groq_usage if isinstance(groq_usage, dict) else {}
+    # Streams carry timings in `x_groq.usage`; a non-streamed answer in `usage` itself.
+    timings = groq_usage if isinstance(groq_usage, dict) else \
+        (getattr(usage, "model_extra", None) or {})
     queue = timings.get("queue_time", current.queue_time if current else None)
     total = timings.get("total_time", current.total_time if current else None)
     return Usage(prompt, completion, queue, total)
