@@ -106,7 +106,10 @@ def translate(exc: BaseException, model: str | None, *, streaming: bool = False)
         return StreamInterrupted(message or "the stream reported an error", model=model,
                                  code=code or "stream_error")
     if isinstance(exc, ValueError):
-        # A chunk that is not JSON (json.JSONDecodeError is a ValueError).
-        return StreamInterrupted("the provider sent a malformed chunk", model=model,
-                                 code="malformed_chunk")
+        # A chunk or body that is not JSON (json.JSONDecodeError is a ValueError).
+        if streaming:
+            return StreamInterrupted("the provider sent a malformed chunk", model=model,
+                                     code="malformed_chunk")
+        return ProviderUnavailable("the provider sent a malformed response", model=model,
+                                   code="malformed_response")
     return ProviderError(f"unexpected provider failure ({type(exc).__name__})", model=model)
