@@ -144,6 +144,9 @@ class LLMClient:
             if not completion.text.strip():
                 raise EmptyCompletion("the model used its whole budget reasoning",
                                       model=call.model)
+        if not completion.text.strip():
+            # Never hand back a blank answer (as stream() does not either).
+            raise EmptyCompletion("the model returned no answer text", model=call.model)
         return _with_latency(completion, time.perf_counter() - started)
 
     async def stream(self, messages: Sequence[ChatMessage], *, model: str | None = None,
