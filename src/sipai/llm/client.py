@@ -257,7 +257,8 @@ class LLMClient:
         current = int(wire.get("max_completion_tokens", 1024))
         wire["max_completion_tokens"] = min(model_info(call.model).max_completion_tokens,
                                             max(current * 2, current + 512))
-        if "reasoning_effort" in wire:
+        if "reasoning_effort" in wire or model_info(call.model).reasoning:
+            # gpt-oss reasons at medium effort when not told: ask for low explicitly.
             wire["reasoning_effort"] = "low"
         extra = wire["max_completion_tokens"] - current
         return _Call(call.model, call.messages, wire, call.tokens + extra)
