@@ -34,21 +34,24 @@ class Usage:
                      self.completion_tokens + other.completion_tokens)
 
 
-_GO_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
+_GO_UNIT = r"(\d+(?:\.\d+)?)(ns|us|\u00b5s|\u03bcs|ms|h|m|s)"
+_GO_PART = re.compile(_GO_UNIT)
+_GO_DURATION = re.compile(f"(?:{_GO_UNIT})+")
+_GO_SCALE = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "\u00b5s": 1e-6,
+             "\u03bcs": 1e-6, "ns": 1e-9}
 
 
 def parse_go_duration(text: str | None) -> float | None:
-    """Seconds in a Go duration such as `2m59.56s`, `7.66s` or `250ms`; None if unreadable."""
+    """Seconds in a Go duration (`2m59.56s`, `7.66s`, `250ms`, `800µs`); None if unreadable."""
     if not text:
         return None
-    parts = _GO_DURATION.findall(text.strip())
-    if not parts:
+    text = text.strip()
+    if not _GO_DURATION.fullmatch(text):
         try:
             return float(text)
         except ValueError:
             return None
-    scale = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
-    return sum(float(value) * scale[unit] for value, unit in parts)
+    return sum(float(value) * _GO_SCALE[unit] for value, unit in _GO_PART.findall(text))
 
 
 @dataclass(frozen=True, slots=True)
