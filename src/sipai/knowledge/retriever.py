@@ -22,7 +22,7 @@ raw score it is comparable across queries, which is what confidence decisions ne
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -69,8 +69,11 @@ class _LanguageIndex:
             self._typos = TypoIndex(self.bm25.vocabulary(), STEM_ALIASES[self.language])
         return self._typos.suggest(term)
 
-    def weigh(self, query: str, expand: bool) -> tuple[dict[str, float], float]:
-        """The query's weighted terms for this language and the idf mass of what was written."""
+    def weigh(self, query: str, expand: bool, correct: bool) -> tuple[dict[str, float], float]:
+        """The query's weighted terms for this language and the idf mass of what was written.
+
+        `correct` looks misspelt words up (only worth it in the query's own language).
+        """
         bm25 = self.bm25
         weights = analyzer(self.language).query_terms(query, expand=expand)
         written = 0.0
@@ -78,7 +81,7 @@ class _LanguageIndex:
             if weight < 1.0:
                 continue
             idf = bm25.idf(term)
-            if idf is None and expand:
+            if idf is None and correct:
                 fixes = self.corrections(term)
                 for fix in fixes:
                     weights[fix] = max(weights.get(fix, 0.0), TYPO_WEIGHT)
@@ -111,38 +114,46 @@ class Retriever:
         if k <= 0 or not query.strip() or not self._indexes:
             return []
         preferred = language if language in LANGUAGES else detect_language(query)
-        candidates: list[tuple[float, float, Chunk]] = []
+        limit = max(32, k * 16)
+        candidates: list[tuple[float, Chunk, _LanguageIndex, int]] = []
+        queries: dict[str, tuple[dict[str, float], float]] = {}
         for index in self._indexes:
-            weights, written = index.weigh(query, expand)
+            weights, written = index.weigh(query, expand,
+                                           correct=expand and index.language == preferred)
             if not weights:
                 continue
-            scores = index.bm25.score(weights)
+            queries[index.language] = (weights, written)
             factor = 1.0 if index.language == preferred else self.other_language_factor
-            for doc, score in scores.score.items():
-                match = min(1.0, scores.matched[doc] / written) if written else 0.0
-                candidates.append((score * factor, match, index.chunks[doc]))
-        return self._collapse(candidates, k, per_article, preferred)
+            for doc, score in index.bm25.top(weights, limit).items():
+                candidates.append((score * factor, index.chunks[doc], index, doc))
 
-    def _collapse(self, candidates: list[tuple[float, float, Chunk]], k: int,
-                  per_article: int, preferred: str) -> list[Hit]:
+        def match(index: _LanguageIndex, doc: int) -> float:
+            weights, written = queries[index.language]
+            return min(1.0, index.bm25.matched(doc, weights) / written) if written else 0.0
+
+        return self._collapse(candidates, k, per_article, preferred, limit, match)
+
+    def _collapse(self, candidates: list[tuple[float, Chunk, _LanguageIndex, int]], k: int,
+                  per_article: int, preferred: str, limit: int,
+                  match: Callable[[_LanguageIndex, int], float]) -> list[Hit]:
         # Most queries are settled within the top few dozen; fall back to a full sort if not.
-        def order(item: tuple[float, float, Chunk]) -> tuple[float, str, int]:
-            return (-item[0], item[2].article_id, item[2].position)
+        def order(item: tuple[float, Chunk, _LanguageIndex, int]) -> tuple[float, str, int]:
+            return (-item[0], item[1].article_id, item[1].position)
 
-        limit = max(32, k * 16)
         head = heapq.nsmallest(limit, candidates, key=order)
-        hits = self._pick(head, k, per_article, preferred)
+        hits = self._pick(head, k, per_article, preferred, match)
         if len(hits) < k and len(candidates) > limit:
-            hits = self._pick(sorted(candidates, key=order), k, per_article, preferred)
+            hits = self._pick(sorted(candidates, key=order), k, per_article, preferred, match)
         return hits
 
-    def _pick(self, ranked: list[tuple[float, float, Chunk]], k: int, per_article: int,
-              preferred: str) -> list[Hit]:
+    def _pick(self, ranked: list[tuple[float, Chunk, _LanguageIndex, int]], k: int,
+              per_article: int, preferred: str,
+              match: Callable[[_LanguageIndex, int], float]) -> list[Hit]:
         topic_language: dict[str, str] = {}
         per_article_count: dict[str, int] = {}
         seen: set[tuple[str, int]] = set()
         hits: list[Hit] = []
-        for score, match, found in ranked:
+        for score, found, index, doc in ranked:
             chunk = found
             if chunk.language != preferred:
                 chunk = (self._twins.get((chunk.topic, preferred, chunk.position))
@@ -156,7 +167,7 @@ class Retriever:
                 continue
             per_article_count[chunk.article_id] = taken + 1
             seen.add((chunk.article_id, chunk.position))
-            hits.append(Hit(chunk, score, match))
+            hits.append(Hit(chunk, score, match(index, doc)))
             if len(hits) == k:
                 break
         return hits
