@@ -51,8 +51,12 @@ async def run_checks(settings: Settings, client: LLMClient) -> list[Check]:
         cards = await client.models()
         list_latency = time.perf_counter() - started
     except AuthenticationError as error:
-        checks[0] = Check("key", False, f"rejected by the provider: {error.message}",
-                          "regenerate the key at console.groq.com and update GROQ_API_KEY")
+        rejected = f"rejected by the provider: {error.message}"
+        if checks[0].ok:
+            checks[0] = Check("key", False, rejected,
+                              "regenerate the key at console.groq.com and update GROQ_API_KEY")
+        else:  # keep the format diagnosis: it says why the provider refused the key
+            checks[0] = Check("key", False, f"{checks[0].detail}; {rejected}", checks[0].fix)
         checks.append(Check("endpoint", True, f"{settings.groq_base_url} answered"))
         return checks
     except ProviderError as error:
