@@ -163,6 +163,7 @@ class KnowledgeBase:
             if self._bundled is None and self._extra_dir is None:
                 raise RuntimeError("this knowledge base was built from articles, not files")
             result = reindex_files(previous, self._bundled, self._extra_dir)
+            result.state.retriever.prepare()  # here, in the opening thread, not in a search
             dirty = bool(result.added or result.changed or result.removed)
             if self._index_path is not None and (dirty or not self._index_path.exists()):
                 save_records(self._index_path, result.state.records)

@@ -10,9 +10,11 @@ exists (a topic is relevant whichever version matched: English error messages qu
 a Spanish question match the English article best), a topic takes one language only,
 and at most `per_article` passages come from one article.
 
-A query word no article contains (a typo, most often) is looked up in a
-:class:`~sipai.knowledge.typos.TypoIndex` built on first need, and its closest index terms
-join the query at :data:`TYPO_WEIGHT`.
+A query word no article contains (a typo, most often, or a Spanish word scored against
+English articles) is looked up in a :class:`~sipai.knowledge.typos.TypoIndex` built on
+first need (:meth:`Retriever.prepare` builds it up front), and its closest index terms
+join the query at :data:`TYPO_WEIGHT`; across
+languages this catches cognates ("configuro" ≈ "configure", "instalo" ≈ "install").
 
 Besides its score every hit carries `match`, the share of the query's weight (idf-weighted
 terms the customer wrote) that the passage contains: 0 means none, 1 means all. Unlike the
@@ -62,17 +64,22 @@ class _LanguageIndex:
         self.bm25 = BM25([(tf, length) for _, tf, length in docs])
         self._typos: TypoIndex | None = None
 
+    def prepare(self) -> None:
+        """Build the typo table now (tens of ms) rather than inside the first search."""
+        if self._typos is None:
+            self._typos = TypoIndex(self.bm25.vocabulary(), STEM_ALIASES[self.language])
+
     def corrections(self, term: str) -> list[str]:
         """Index terms close to `term` (which the index lacks)."""
-        if self._typos is None:
-            # Built on first need: most queries have no typo, and building takes a while.
-            self._typos = TypoIndex(self.bm25.vocabulary(), STEM_ALIASES[self.language])
+        self.prepare()
+        assert self._typos is not None
         return self._typos.suggest(term)
 
     def weigh(self, query: str, expand: bool, correct: bool) -> tuple[dict[str, float], float]:
         """The query's weighted terms for this language and the idf mass of what was written.
 
-        `correct` looks misspelt words up (only worth it in the query's own language).
+        `correct` looks words the index lacks up among its terms: typos in the query's
+        language, cognates in the other one ("configuro" → ``configur`` of "configure").
         """
         bm25 = self.bm25
         weights = analyzer(self.language).query_terms(query, expand=expand)
@@ -108,6 +115,11 @@ class Retriever:
         self.other_language_factor = other_language_factor
         self.size = sum(len(index.chunks) for index in self._indexes)
 
+    def prepare(self) -> None:
+        """Do the lazy work up front (call it off the event loop, e.g. while opening)."""
+        for index in self._indexes:
+            index.prepare()
+
     def search(self, query: str, k: int = 5, language: str | None = None, *,
                per_article: int = 1, expand: bool = True) -> list[Hit]:
         """Return up to `k` hits, best first (see the module docstring for the rules)."""
@@ -118,8 +130,7 @@ class Retriever:
         candidates: list[tuple[float, Chunk, _LanguageIndex, int]] = []
         queries: dict[str, tuple[dict[str, float], float]] = {}
         for index in self._indexes:
-            weights, written = index.weigh(query, expand,
-                                           correct=expand and index.language == preferred)
+            weights, written = index.weigh(query, expand, correct=expand)
             if not weights:
                 continue
             queries[index.language] = (weights, written)

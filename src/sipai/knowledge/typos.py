@@ -14,7 +14,6 @@ are returned.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from itertools import combinations
 
 __all__ = ["TypoIndex", "edit_distance", "max_distance_for"]
 
@@ -31,9 +30,10 @@ def max_distance_for(term: str) -> int:
 
 def _deletions(term: str, distance: int) -> set[str]:
     variants = {term}
-    for n in range(1, min(distance, len(term) - 1) + 1):
-        for positions in combinations(range(len(term)), n):
-            variants.add("".join(ch for i, ch in enumerate(term) if i not in positions))
+    frontier = {term}
+    for _ in range(distance):
+        frontier = {w[:i] + w[i + 1:] for w in frontier if len(w) > 2 for i in range(len(w))}
+        variants |= frontier
     return variants
 
 
@@ -65,7 +65,10 @@ class TypoIndex:
         for term in {*vocabulary, *self._targets}:
             if len(term) < _MIN_LENGTH - 1 or not term.isalpha():
                 continue  # compounds, numbers and short stems are left alone
-            for variant in _deletions(term, max_distance):
+            # Two deletions only for long terms: the table stays small enough to build
+            # on first need (short terms are only ever matched at distance 1 anyway).
+            depth = max_distance if len(term) >= _TWO_EDITS_LENGTH - 1 else 1
+            for variant in _deletions(term, depth):
                 self._variants.setdefault(variant, []).append(term)
 
     def suggest(self, term: str, limit: int = 3) -> list[str]:
