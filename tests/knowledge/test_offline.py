@@ -19,8 +19,8 @@ def test_spanish_answer_has_title_intro_steps_and_human_offer(kb: KnowledgeBase)
     assert reply.confident
     assert reply.sources == [("wg-no-internet-es", "WireGuard conecta pero no hay internet")]
     lines = reply.text.split("\n")
-    assert lines[0] == "**WireGuard conecta pero no hay internet**"
-    assert lines[1].startswith("Si WireGuard dice «Conectado»") and lines[1].endswith("caducada.")
+    assert lines[0] == "**WireGuard conecta pero no hay internet**" and lines[1] == ""
+    assert lines[2].startswith("Si WireGuard dice «Conectado»") and lines[2].endswith("caducada.")
     assert "Cambia el DNS:" in lines
     steps = [line for line in lines if line[:2] in {"1.", "2.", "3.", "4."}]
     assert steps[0] == "1. Edita el túnel y busca la línea `DNS`."
@@ -33,7 +33,7 @@ def test_english_answer_has_title_steps_and_human_offer(kb: KnowledgeBase) -> No
     reply = answer(kb, "I paid but my plan is not active", "en")
     assert reply.confident
     assert reply.sources == [("payment-en", "Pay for or renew your subscription")]
-    assert reply.text.startswith("**Pay for or renew your subscription**\n")
+    assert reply.text.startswith("**Pay for or renew your subscription**\n\nYou can pay")
     assert "I paid but it was not activated:" in reply.text
     assert "1. Wait 10 minutes" in reply.text and "3. If it did not change" in reply.text
     assert "Sip's automatic assistant" in reply.text
@@ -102,3 +102,19 @@ def test_wrapped_and_bulleted_steps(tmp_path: Path, write_article: ArticleWriter
     reply = answer(kb, "bullet guide", "en")
     assert "1. Open the app and tap the tunnel.\n2. Press connect." in reply.text
     assert "After that" not in reply.text
+
+
+def test_a_matched_list_of_symptoms_shows_the_steps_instead(
+        tmp_path: Path, write_article: ArticleWriter) -> None:
+    body = ("## Symptoms\n- The tunnel dies when the screen is off.\n- Notifications stop.\n\n"
+            "## Why\nRouters forget idle connections.\n\n"
+            "## Steps\n1. Edit the tunnel.\n2. Set PersistentKeepalive = 25.\n")
+    write_article(tmp_path, "idle.md", article_text("idle-en", "The tunnel dies when idle", "en",
+                                                    intro="Keepalive fixes it.", body=body))
+    kb = KnowledgeBase.load(None, tmp_path, bundled=ARTICLES)
+    reply = answer(kb, "tunnel dies when the screen is off, notifications stop", "en")
+    assert reply.sources == [("idle-en", "The tunnel dies when idle")]
+    assert "Steps:\n1. Edit the tunnel.\n2. Set PersistentKeepalive = 25." in reply.text
+    assert "Symptoms" not in reply.text
+    why = answer(kb, "why do routers forget idle connections", "en")
+    assert "Why:\nRouters forget idle connections." in why.text  # prose answers directly

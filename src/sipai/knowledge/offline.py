@@ -82,7 +82,7 @@ def compose_offline_answer(query: str, passages: list[Passage], language: str,
         return _no_article(best, article, kb, language)
     shown = kb.twin(article, language) or article
     section = _pick_section(article, shown, best.section)
-    lines = [f"**{shown.title}**"]
+    lines = [f"**{shown.title}**", ""]  # a blank line: Markdown would join title and intro
     intro = _first_sentence(shown.intro)
     if intro:
         lines.append(intro)
@@ -113,18 +113,26 @@ def _no_article(best: Passage | None, article: Article | None, kb: KnowledgeBase
 
 
 def _pick_section(matched: Article, shown: Article, heading: str) -> Section | None:
-    """The matched section (or its counterpart in the twin), else the first with steps."""
+    """The section to show: the matched one when it has steps or is plain prose (a direct
+    answer such as a refund policy), else the first section with numbered steps (a list of
+    symptoms matches a description of the problem but is nothing to follow)."""
+    candidate: Section | None = None
     if heading:
         index = next((i for i, s in enumerate(matched.sections) if s.heading == heading), None)
         if shown is matched:
-            return matched.section(heading)
-        if index is not None and index < len(shown.sections):
-            return shown.sections[index]
-    # The intro matched best: show the first section that has steps to follow.
+            candidate = matched.section(heading)
+        elif index is not None and index < len(shown.sections):
+            candidate = shown.sections[index]
+    if candidate is not None and (_has_steps(candidate.body) or not _has_items(candidate.body)):
+        return candidate
     with_steps = [s for s in shown.sections if _has_steps(s.body)]
     if with_steps:
         return with_steps[0]
-    return shown.sections[0] if shown.sections else None
+    return candidate or (shown.sections[0] if shown.sections else None)
+
+
+def _has_items(body: str) -> bool:
+    return any(_NUMBERED.match(line) or _BULLET.match(line) for line in body.split("\n"))
 
 
 def _has_steps(body: str) -> bool:
