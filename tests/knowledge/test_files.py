@@ -167,3 +167,12 @@ async def test_open_and_reindex_run_off_the_event_loop(tmp_path: Path, bundled: 
     assert len(kb.articles()) == 12
     report = await kb.reindex()
     assert report.reprocessed == () and report.version == kb.version
+
+
+def test_a_missing_operator_directory_is_reported(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="sipai.knowledge"):
+        kb = KnowledgeBase.load(None, tmp_path / "typo", bundled=ARTICLES)
+    assert len(kb.articles()) == 12
+    record = next(r for r in caplog.records if r.getMessage() == "kb.operator_dir_unusable")
+    assert record.reason == "does not exist"  # type: ignore[attr-defined]

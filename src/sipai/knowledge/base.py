@@ -153,7 +153,8 @@ class KnowledgeBase:
         return await asyncio.to_thread(self.reindex_blocking)
 
     def reindex_blocking(self) -> ReindexReport:
-        """Blocking :meth:`reindex`."""
+        """Blocking :meth:`reindex` (a knowledge base made by :meth:`from_articles` has no
+        files to re-read and raises RuntimeError)."""
         with self._lock:
             started = time.perf_counter()
             before = self._state

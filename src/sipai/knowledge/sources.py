@@ -44,14 +44,17 @@ def discover(bundled: Traversable | Path | None, operator: Path | None) -> list[
     """Read every ``*.md`` file under the bundled root and the operator directory.
 
     The bundled files come first, then the operator's, each sorted by key. A missing
-    directory holds no articles; an operator directory that is not a directory is logged.
+    directory holds no articles; a missing or non-directory operator path is logged (it is
+    most likely a typo in ``SIP_KB_DIR``).
     """
     files: list[SourceFile] = []
     if bundled is not None:
         files.extend(_read_tree(bundled, BUNDLED))
     if operator is not None:
-        if operator.exists() and not operator.is_dir():
-            log.warning("kb.operator_dir_not_a_directory", extra={"path": str(operator)})
+        if not operator.is_dir():
+            log.warning("kb.operator_dir_unusable", extra={
+                "path": str(operator), "reason": "not a directory" if operator.exists()
+                else "does not exist"})
         else:
             files.extend(_read_tree(operator, OPERATOR))
     return files
