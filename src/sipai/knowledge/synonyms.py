@@ -83,8 +83,14 @@ def _compile(language: str) -> list[tuple[re.Pattern[str], str]]:
 _COMPILED: Final = {language: _compile(language) for language in _RULES}
 
 
+# "no me carga", "no le abre": an unstressed pronoun between the words of a trigger.
+_CLITIC = re.compile(r"(?<!\w)(?:me|te|le|les|nos)\s+")
+
+
 def expansions(query: str, language: str) -> list[str]:
     """Return the expansion texts whose trigger phrases occur in `query`."""
     folded = fold(query).replace("’", "'")
+    variants = (folded, _CLITIC.sub("", folded)) if language == "es" else (folded,)
     rules = _COMPILED.get(language, [])
-    return [expansion for pattern, expansion in rules if pattern.search(folded)]
+    return [expansion for pattern, expansion in rules
+            if any(pattern.search(text) for text in variants)]
