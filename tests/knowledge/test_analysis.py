@@ -75,3 +75,9 @@ def test_typo_index_corrects_long_words_only() -> None:
     assert index.suggest("internt") == ["internet"]
     assert index.suggest("recet") == []  # five letters: never corrected
     assert index.suggest("xnternet") == []  # the first letter must agree
+
+
+def test_slang_triggers_match_across_spanish_clitics() -> None:
+    assert expansions("no me carga nada", "es") == ["sin conexión a internet navegar páginas"]
+    assert expansions("se me cae la vpn", "es") == ["se desconecta caída estabilidad"]
+    assert expansions("receta de paella", "es") == []
