@@ -17,7 +17,9 @@ An article file looks like this::
     1. First step.
     2. Second step.
 
-A leading ``# Title`` line in the body is ignored (the front matter names the title).
+A leading ``# Title`` line in the body is ignored (the front matter names the title), and
+so are notes to the operator (lines starting ``> Operator:``): they are never indexed, sent
+to the model or shown to customers.
 ``###`` headings stay inside their ``##`` section; headings inside code fences are text.
 Anything that does not fit raises :class:`ArticleError`, whose message names the problem
 (never the file's contents).
@@ -175,6 +177,9 @@ def _tags(value: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(str(t).strip() for t in value if str(t).strip()))
 
 
+_OPERATOR_NOTE = re.compile(r"^\s*>\s*\**operator\**\s*:", re.IGNORECASE)
+
+
 def _split_sections(body: str) -> tuple[str, tuple[Section, ...]]:
     intro: list[str] = []
     sections: list[tuple[str, list[str]]] = []
@@ -189,6 +194,8 @@ def _split_sections(body: str) -> tuple[str, tuple[Section, ...]]:
             continue
         if heading is not None and heading[0] == 2:
             sections.append((heading[1], []))
+            continue
+        if not in_fence and _OPERATOR_NOTE.match(line):
             continue
         if line.strip():
             seen_text = True

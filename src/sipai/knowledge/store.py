@@ -26,7 +26,7 @@ __all__ = ["FINGERPRINT", "FileRecord", "load_records", "save_records"]
 
 log = logging.getLogger(__name__)
 
-_FORMAT: Final = 1
+_FORMAT: Final = 2  # 2: operator notes are dropped when parsing
 #: What the stored term frequencies depend on besides the file's bytes.
 FINGERPRINT: Final = f"{ANALYSIS_VERSION};" + ",".join(
     f"{name}={weight}" for name, weight in sorted(FIELD_WEIGHTS.items()))
