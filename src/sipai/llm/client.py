@@ -12,9 +12,10 @@ is tried once more with more room and low effort.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
@@ -166,19 +167,22 @@ class LLMClient:
             attempt += 1
             sent_text = False
             try:
-                async for event in self._stream_once(call, attempt):
-                    if isinstance(event, TextDelta):
-                        sent_text = True
-                        yield event
-                    elif not event.completion.text.strip() and not widened and \
-                            event.completion.finish_reason == "length":
-                        raise EmptyCompletion("reasoning used the whole budget", model=call.model)
-                    elif not event.completion.text.strip():
-                        raise EmptyCompletion("the model returned no answer text",
-                                              model=call.model)
-                    else:
-                        yield StreamEnd(_with_latency(event.completion,
-                                                      time.perf_counter() - started))
+                # aclosing: a caller that stops reading frees the connection at once.
+                async with contextlib.aclosing(self._stream_once(call, attempt)) as events:
+                    async for event in events:
+                        if isinstance(event, TextDelta):
+                            sent_text = True
+                            yield event
+                        elif not event.completion.text.strip() and not widened and \
+                                event.completion.finish_reason == "length":
+                            raise EmptyCompletion("reasoning used the whole budget",
+                                                  model=call.model)
+                        elif not event.completion.text.strip():
+                            raise EmptyCompletion("the model returned no answer text",
+                                                  model=call.model)
+                        else:
+                            yield StreamEnd(_with_latency(event.completion,
+                                                          time.perf_counter() - started))
                 return
             except EmptyCompletion:
                 if widened:
@@ -295,7 +299,8 @@ class LLMClient:
             attempts=attempt,
         )
 
-    async def _stream_once(self, call: _Call, attempt: int) -> AsyncIterator[StreamEvent]:
+    async def _stream_once(self, call: _Call, attempt: int
+                           ) -> AsyncGenerator[StreamEvent, None]:
         permit = await self.gate.acquire(call.model, call.tokens)
         try:
             # The client needs the usage chunk; a caller's own stream_options are merged in.
@@ -345,6 +350,10 @@ class LLMClient:
             permit.settle(usage=None, ratelimit=ratelimit, error=error)
             await stream.close()
             raise error from exc
+        except BaseException:  # cancelled, or the caller stopped reading (GeneratorExit)
+            permit.settle(usage=None, ratelimit=ratelimit, error=None)
+            await stream.close()
+            raise
         permit.settle(usage=usage, ratelimit=ratelimit, error=None)
         if usage.prompt_tokens:
             self.counter.observe(call.messages, usage.prompt_tokens)
