@@ -37,3 +37,7 @@ breaker_state = Gauge("sip_breaker_state", "circuit breaker state (0 closed, 1 h
 cache_lookups = Counter("sip_cache_lookups_total", "answer cache lookups", ["result"],
                         registry=REGISTRY)
 tickets = Counter("sip_tickets_total", "tickets opened", ["reason"], registry=REGISTRY)
+http_errors = Counter("sip_http_errors_total", "HTTP error responses by stable error code",
+                      ["code"], registry=REGISTRY)
+http_streams = Gauge("sip_http_streams_open", "SSE answers being streamed right now",
+                     ["api"], registry=REGISTRY)
