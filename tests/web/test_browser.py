@@ -101,6 +101,20 @@ def test_web_chat_streams_shows_sources_takes_feedback_and_keeps_history(
     assert not errors, errors
 
 
+def test_web_chat_answers_a_wireguard_question_offline(browser: Browser,
+                                                       offline_server: LiveServer) -> None:
+    """`make run` with no keys: the offline brain answers from the knowledge base."""
+    page = new_page(browser)
+    page.goto(offline_server.url + "/")
+    page.get_by_label("Tu mensaje").fill("mi wireguard conecta pero no tengo internet")
+    page.get_by_role("button", name="Enviar").click()
+    answer = page.locator("li.msg.assistant").last
+    expect(answer.locator(".sources")).to_contain_text("WireGuard conecta pero no hay internet",
+                                                       timeout=20_000)
+    expect(answer.locator(".body ol li").first).to_be_visible()  # the steps, as a list
+    expect(answer.get_by_role("group", name="Valora esta respuesta")).to_be_visible()
+
+
 def test_web_chat_language_toggle_human_handoff_and_new_conversation(
         browser: Browser, streaming_server: LiveServer, screenshots: Path) -> None:
     page = new_page(browser, locale="en-US")

@@ -12,7 +12,7 @@ const TEXTS = {
     hello: "Hola, soy Sip. Cuéntame qué le pasa a tu VPN.", label: "Tu mensaje",
     placeholder: "Escribe tu pregunta… (Enter para enviar, Mayús+Enter para salto de línea)",
     send: "Enviar", human: "Hablar con una persona", you: "Tú", sip: "Sip",
-    sources: "Fuentes", helpful: "Útil", unhelpful: "No útil", thanks: "¡Gracias por tu opinión!",
+    sources: "Fuentes", rate: "Valora esta respuesta", helpful: "Útil", unhelpful: "No útil", thanks: "¡Gracias por tu opinión!",
     typing: "Sip está escribiendo…", ready: "Respuesta lista.", failed: "No pude enviar tu mensaje. Inténtalo de nuevo.",
     ticket: (id, created) => created
       ? `Abrí el ticket #${id}. Una persona del equipo te contestará pronto.`
@@ -25,7 +25,7 @@ const TEXTS = {
     hello: "Hi, I'm Sip. Tell me what's wrong with your VPN.", label: "Your message",
     placeholder: "Type your question… (Enter to send, Shift+Enter for a new line)",
     send: "Send", human: "Talk to a person", you: "You", sip: "Sip",
-    sources: "Sources", helpful: "Helpful", unhelpful: "Not helpful", thanks: "Thanks for your feedback!",
+    sources: "Sources", rate: "Rate this answer", helpful: "Helpful", unhelpful: "Not helpful", thanks: "Thanks for your feedback!",
     typing: "Sip is typing…", ready: "Answer ready.", failed: "I couldn't send your message. Please try again.",
     ticket: (id, created) => created
       ? `I opened ticket #${id}. A person from the team will answer you soon.`
@@ -73,6 +73,8 @@ function relabel(item) {
   if (who) who.textContent = item.classList.contains("user") ? t("you") : t("sip");
   const heading = item.querySelector(".sources-title");
   if (heading) heading.textContent = t("sources");
+  const group = item.querySelector(".rating");
+  if (group) group.setAttribute("aria-label", t("rate"));
   for (const button of item.querySelectorAll("button.rate")) {
     button.setAttribute("aria-label", button.dataset.rating === "1" ? t("helpful") : t("unhelpful"));
     button.title = button.getAttribute("aria-label");
