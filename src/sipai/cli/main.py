@@ -99,15 +99,13 @@ def doctor(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] =
 
 
 def _register_subcommands() -> None:
-    """Attach the sub-apps of other layers (imported lazily so start-up stays cheap)."""
+    """Attach the commands of other layers (imported here, not at module import)."""
+    import sipai.cli.serve  # noqa: F401  - registers serve
     import sipai.cli.support  # noqa: F401  - registers ask, chat, stats, forget, purge
     from sipai.cli.dev import dev_app
+    from sipai.cli.kb import kb_app
 
     app.add_typer(dev_app, name="dev", help="Tools for development: the Groq emulator.")
-    try:
-        from sipai.cli.kb import kb_app
-    except ImportError:  # pragma: no cover - the knowledge layer is optional in a partial tree
-        return
     app.add_typer(kb_app, name="kb", help="The knowledge base: search, reindex, list.")
 
 
