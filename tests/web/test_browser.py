@@ -126,6 +126,7 @@ def test_web_chat_language_toggle_human_handoff_and_new_conversation(
 
     page.get_by_role("button", name="Talk to a person").click()
     expect(page.locator("li.msg.note")).to_contain_text("ticket #")
+    expect(page.get_by_text("Hi, I'm Sip.")).to_be_hidden()
     page.screenshot(path=str(screenshots / "web-chat-handoff.png"))
 
     page.get_by_role("button", name="New conversation").click()

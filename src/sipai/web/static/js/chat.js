@@ -115,6 +115,7 @@ function addMessage(role, text) {
 }
 
 function addNote(text) {
+  $("empty").hidden = true;
   const item = document.createElement("li");
   item.className = "msg note";
   item.textContent = text;
