@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, Conflict, NetworkError, RetryAfter
 from telegram.ext import (
@@ -21,8 +22,6 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
 try:  # tests/ as a package (rootdir on sys.path) or pytest's default rootdir-less import
     from tests.telegram.harness import (

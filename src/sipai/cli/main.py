@@ -100,8 +100,6 @@ def doctor(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] =
 
 def _register_subcommands() -> None:
     """Attach the commands of other layers (imported here, not at module import)."""
-    import sipai.cli.serve  # noqa: F401  - registers serve
-    import sipai.cli.support  # noqa: F401  - registers ask, chat, stats, forget, purge
     from sipai.cli.dev import dev_app
     from sipai.cli.kb import kb_app
 
