@@ -7,6 +7,7 @@ secret.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import dataclasses
 import json
 import sys
@@ -98,8 +99,14 @@ def doctor(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] =
         raise typer.Exit(1)
 
 
+#: Modules whose import adds their commands to `app` (ask, chat, stats, ...; serve; bot).
+COMMAND_MODULES = ("sipai.cli.support", "sipai.cli.serve", "sipai.cli.bot")
+
+
 def _register_subcommands() -> None:
     """Attach the commands of other layers (imported here, not at module import)."""
+    for module in COMMAND_MODULES:
+        importlib.import_module(module)
     from sipai.cli.dev import dev_app
     from sipai.cli.kb import kb_app
 

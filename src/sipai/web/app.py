@@ -21,9 +21,11 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import fastapi_offline
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from sipai import __version__
@@ -39,6 +41,7 @@ from sipai.web.plugins import Plugin
 from sipai.web.ratelimit import RequestLimiter, SlidingWindowLimiter
 
 STATIC_DIR = Path(__file__).parent / "static"
+DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
 
 DESCRIPTION = """Sip, the AI support assistant of a VPN service.
 
@@ -96,7 +99,8 @@ def create_app(sip: Sip | None = None, *, settings: Settings | None = None,
             finally:
                 app.state.sip = None  # routes answer 503 while things close
 
-    app = FastAPI(title="Sip", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(title="Sip", version=__version__, description=DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None)
     app.state.sip = None
     app.state.access = AccessPolicy.from_settings(config)
     app.state.key_limiter = options.key_limiter or SlidingWindowLimiter(options.key_rpm)
@@ -125,8 +129,18 @@ def create_app(sip: Sip | None = None, *, settings: Settings | None = None,
 
 
 def _pages(app: FastAPI) -> None:
-    """The web chat, the console and their assets (no build step: plain files)."""
+    """The web chat, the console, the API docs and their assets (no build step, no CDN)."""
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    # Swagger UI's files come from a package: the machine running Sip may have no internet.
+    app.mount("/docs-assets", StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def api_docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json", title="Sip API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon.png")
 
     @app.get("/", include_in_schema=False)
     async def chat_page() -> FileResponse:
