@@ -7,8 +7,8 @@ secret.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import dataclasses
+import importlib
 import json
 import sys
 from collections.abc import Coroutine
