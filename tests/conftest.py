@@ -80,8 +80,11 @@ def groq_settings(make_settings: Callable[..., Settings],
     """Settings pointed at the emulator with the canary key."""
 
     def build(**overrides: Any) -> Settings:
+        # The emulator here is unlimited: so is Sip's own limiter, unless a test says otherwise.
         values: dict[str, Any] = {"groq_api_key": CANARY_KEY,
-                                  "groq_base_url": fake_groq.base_url}
+                                  "groq_base_url": fake_groq.base_url,
+                                  "groq_rpm": 100_000, "groq_tpm": 100_000_000,
+                                  "groq_rpd": 10_000_000, "groq_tpd": 1_000_000_000}
         values.update(overrides)
         return make_settings(**values)
 

@@ -13,6 +13,7 @@ session factory); entering one that is already open raises RuntimeError.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -133,10 +134,16 @@ class UnitOfWork(ABC):
 class SqlUnitOfWork(UnitOfWork):
     """The unit of work on a SQLAlchemy `AsyncSession` (SQLite or PostgreSQL)."""
 
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession], *,
+                 writer_lock: asyncio.Lock | None = None) -> None:
+        """`writer_lock`, shared by every unit of work of one SQLite database, makes them
+        queue in the event loop (first come, first served) instead of spinning in SQLite's
+        busy timeout, which under a burst of customers ends in "database is locked"."""
         super().__init__()
         self._session_factory = session_factory
         self._session: AsyncSession | None = None
+        self._writer_lock = writer_lock
+        self._holds_lock = False
 
     @property
     def session(self) -> AsyncSession:
@@ -146,6 +153,9 @@ class SqlUnitOfWork(UnitOfWork):
         return self._session
 
     async def _begin(self) -> None:
+        if self._writer_lock is not None:
+            await self._writer_lock.acquire()
+            self._holds_lock = True
         session = self._session = self._session_factory()
         self.conversations = SqlConversationRepository(session)
         self.messages = SqlMessageRepository(session)
@@ -161,9 +171,14 @@ class SqlUnitOfWork(UnitOfWork):
         await self.session.rollback()
 
     async def _close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        try:
+            if self._session is not None:
+                await self._session.close()
+                self._session = None
+        finally:
+            if self._holds_lock and self._writer_lock is not None:
+                self._holds_lock = False
+                self._writer_lock.release()
 
     async def forget(self, user_id: str) -> dict[str, int]:
         """Erase every row that belongs to the customer; returns counts per kind of row."""
