@@ -83,7 +83,7 @@ async def test_404_unknown_model_is_model_not_found(client: LLMClient) -> None:
     assert isinstance(error, ModelNotFound)
     assert (error.status, error.code, error.model) == (404, "model_not_found", "no-such/model")
     with pytest.raises(ModelNotFound):
-        await client.model_card("no-such/model")
+        await client.model("no-such/model")
 
 
 async def test_bare_alias_is_404_on_the_wire(client: LLMClient) -> None:

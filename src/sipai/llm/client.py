@@ -106,7 +106,7 @@ class LLMClient:
         stall_timeout: float = 10.0,
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
-        self.model = model
+        self.default_model = model
         self.defaults = dict(defaults or {})
         self.prices = prices or PriceTable()
         self.retry = retry or RetryPolicy()
@@ -209,7 +209,7 @@ class LLMClient:
             raise translate(exc, None) from exc
         return [_card(item) for item in page.data]
 
-    async def model_card(self, model_id: str) -> ModelCard:
+    async def model(self, model_id: str) -> ModelCard:
         """Details of one model (GET /models/{id}); ModelNotFound if it does not exist."""
         try:
             item = await self._sdk.models.retrieve(model_id)
@@ -220,7 +220,7 @@ class LLMClient:
     async def completions(self, prompt: str, *, model: str | None = None,
                           **params: Any) -> Completion:
         """Plain text completion (POST /completions), for tools that still use it."""
-        model = model or self.model
+        model = model or self.default_model
         wire = check_params(model, {**params})
         if "max_completion_tokens" in wire:
             wire["max_tokens"] = wire.pop("max_completion_tokens")
@@ -249,7 +249,7 @@ class LLMClient:
 
     def _prepare(self, messages: Sequence[ChatMessage], model: str | None,
                  params: dict[str, Any]) -> _Call:
-        model = model or self.model
+        model = model or self.default_model
         wire = check_params(model, {**self.defaults, **params})
         msgs = [ChatMessage(role=m["role"], content=m["content"]) for m in messages]
         max_out = wire.get("max_completion_tokens", 1024)

@@ -64,7 +64,7 @@ def from_status(status: int, body: object, headers: Mapping[str, str] | httpx.He
     request_id = headers.get("x-request-id") if headers else None
     kw: dict[str, Any] = {"status": status, "model": model, "request_id": request_id,
                           "retry_after": wait}
-    if code:
+    if code and status != 413:  # Groq's 413 says rate_limit_exceeded; keep ours distinct
         kw["code"] = code
     if status == 401:
         return AuthenticationError(message or "Invalid API Key", **kw)
