@@ -5,6 +5,7 @@ Nothing is built at import time; front ends (CLI, HTTP, bot) call these builders
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from sipai.llm.catalog import PriceTable
 from sipai.llm.client import Gate, LLMClient
 from sipai.llm.retry import RetryPolicy
 from sipai.llm.tokens import TokenCounter
+from sipai.resilience.assembly import Resilience, build_resilience
 from sipai.resilience.router import ModelRouter
 from sipai.storage.engine import create_engine_for, create_session_factory, migrate
 from sipai.storage.unit_of_work import SqlUnitOfWork, UnitOfWork
@@ -67,6 +69,8 @@ class Sip:
     client: LLMClient | None
     kb: KnowledgeBase
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    #: Rate limiter, breakers, answer cache, per-user limits, Telegram update de-duplication.
+    resilience: Resilience | None = None
 
     async def aclose(self) -> None:
         """Finish background work and release connections."""
@@ -87,22 +91,29 @@ async def build_sip(settings: Settings, *, offline: bool = False,
     counter = TokenCounter()
     client: LLMClient | None = None
     router: ModelRouter | None = None
+    resilience = build_resilience(settings)
     if settings.is_configured and not offline:
-        client = llm_client(settings, require_key=True)
+        client = llm_client(settings, require_key=True, gate=resilience.limiter)
         client.counter = counter
-        router = ModelRouter(client, settings.models)
+        router = ModelRouter(client, settings.models, breakers=resilience.breakers,
+                             model_deadline=settings.groq_timeout + settings.groq_max_retry_wait)
+
+    # SQLite has one writer: queue this process's transactions in the event loop.
+    writer_lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
 
     def uow() -> UnitOfWork:
-        return SqlUnitOfWork(sessions)
+        return SqlUnitOfWork(sessions, writer_lock=writer_lock)
 
     budget = ContextBudget(counter, model=settings.groq_model,
                            max_completion_tokens=settings.groq_max_tokens,
                            context_tokens=settings.sip_context_tokens, tpm=settings.groq_tpm)
     summarizer = Summarizer(uow, client, settings.groq_summary_model, window=budget.window)
     deps = SupportDeps(settings=settings, uow=uow, budget=budget, summarizer=summarizer,
-                       kb=kb, router=router, guard=OutputGuard(settings.secrets()))
-    sip = Sip(settings, engine, deps, client, kb)
+                       kb=kb, router=router, guard=OutputGuard(settings.secrets()),
+                       cache=resilience.cache, user_limiter=resilience.users)
+    sip = Sip(settings, engine, deps, client, kb, resilience=resilience)
     sip.closers.append(engine.dispose)
+    sip.closers.append(resilience.aclose)
     if client is not None:
         sip.closers.append(client.aclose)
     return sip

@@ -3,36 +3,51 @@
 For every model in the chain the router asks its breaker, then calls the client (whose retry
 policy is the only retry owner, and whose gate is the rate limiter). A model that fails in a
 way another model may not (unavailable, rate limited for longer than the policy waits,
-decommissioned, not found, timed out, breaker open) hands over to the next. A 413 is
-answered by shrinking the context and trying the same model once, never by resending it as
-is. A stream falls back only before its first token; after that the error propagates to the
-service, which keeps what the user saw. When every model fails, :class:`AllModelsFailed`
-tells the service to answer from the offline brain.
+decommissioned, not found, timed out, breaker open, the limiter's queue too long) hands over
+to the next. When every model fails, :class:`AllModelsFailed` tells the service to answer
+from the offline brain.
+
+Time spent on one model is bounded: each model gets `model_deadline` seconds, and a retry
+that would end past it is not made (the next model is tried instead). A model that is slow
+rather than broken — a timeout, or a stream that stalls (no chunk for the client's
+`stall_timeout`) — is not retried at all while another model remains: the call is re-routed
+at once. Streams fall back only before their first token; after it, any failure reaches the
+service as :class:`~sipai.errors.StreamInterrupted`, which keeps what the user saw.
+
+A 413 (or the limiter's local equivalent) is answered by shrinking the context and trying the
+same model again, never by resending the request as is. Only failures that say the model is
+unhealthy (:func:`~sipai.resilience.breaker.counts_against`) count against its breaker.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import math
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
-from sipai.errors import CircuitOpen, ProviderError, RequestTooLarge
+from sipai.errors import (
+    CircuitOpen,
+    ProviderError,
+    ProviderTimeout,
+    RequestTooLarge,
+    StreamInterrupted,
+)
 from sipai.llm.client import LLMClient
+from sipai.llm.retry import RetryPolicy
 from sipai.llm.types import ChatMessage, Completion, StreamEnd, TextDelta
 from sipai.observability import metrics
+from sipai.resilience.breaker import Breaker, counts_against
 
 log = logging.getLogger(__name__)
 
 #: Rebuilds the request smaller after a 413; None when it cannot shrink any further.
 Shrink = Callable[[], Sequence[ChatMessage] | None]
-
-
-class Breaker(Protocol):
-    """A circuit breaker for one model (see resilience/breaker.py)."""
-
-    async def allow(self) -> bool: ...
-    async def record(self, ok: bool) -> None: ...
+#: Shrinks tried for one model before giving up on it.
+MAX_SHRINKS = 2
 
 
 class _AlwaysClosed:
@@ -41,6 +56,32 @@ class _AlwaysClosed:
 
     async def record(self, ok: bool) -> None:
         return None
+
+
+@dataclass(slots=True)
+class BoundedRetry(RetryPolicy):
+    """The client's retry policy, limited to one model's deadline; slow failures re-route."""
+
+    deadline: float = math.inf
+    reroute_slow: bool = False
+    now: Callable[[], float] = time.monotonic
+
+    def delay(self, error: ProviderError, attempt: int) -> float | None:
+        """Like :meth:`RetryPolicy.delay`, but None past the deadline or for a slow model."""
+        if self.reroute_slow and (isinstance(error, ProviderTimeout)
+                                  or error.code == "stream_stalled"):
+            return None
+        wait = RetryPolicy.delay(self, error, attempt)
+        if wait is None or self.now() + wait > self.deadline:
+            return None
+        return wait
+
+    @classmethod
+    def around(cls, base: RetryPolicy, *, deadline: float, reroute_slow: bool,
+               now: Callable[[], float]) -> BoundedRetry:
+        """`base`'s settings (delays, limits, sleep, randomness) with a deadline added."""
+        copied = {f.name: getattr(base, f.name) for f in dataclasses.fields(RetryPolicy)}
+        return cls(**copied, deadline=deadline, reroute_slow=reroute_slow, now=now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,12 +106,23 @@ class ModelRouter:
     """Routes a request along the model chain."""
 
     def __init__(self, client: LLMClient, models: Sequence[str],
-                 breakers: Callable[[str], Breaker] | None = None) -> None:
+                 breakers: Callable[[str], Breaker] | None = None, *,
+                 model_deadline: float | None = None,
+                 now: Callable[[], float] = time.monotonic) -> None:
         if not models:
             raise ValueError("the router needs at least one model")
         self.client = client
         self.models = list(models)
         self._breakers = breakers or (lambda model: _AlwaysClosed())
+        #: Seconds one model may take, retries included, before the next is tried.
+        self.model_deadline = model_deadline
+        self._now = now
+
+    def _policy(self, index: int) -> RetryPolicy:
+        last = index == len(self.models) - 1
+        deadline = self._now() + self.model_deadline if self.model_deadline else math.inf
+        return BoundedRetry.around(self.client.retry, deadline=deadline,
+                                   reroute_slow=not last, now=self._now)
 
     async def complete(self, messages: Sequence[ChatMessage], *, shrink: Shrink | None = None,
                        **params: Any) -> Routed:
@@ -82,20 +134,20 @@ class ModelRouter:
                 errors.append(CircuitOpen("breaker open", model=model))
                 continue
             current = messages
-            for _ in range(3):
+            policy = self._policy(index)
+            for attempt in range(MAX_SHRINKS + 1):
                 try:
-                    completion = await self.client.complete(current, model=model, **params)
+                    completion = await self.client.complete(current, model=model,
+                                                            retry=policy, **params)
                 except RequestTooLarge as error:
-                    smaller = shrink() if shrink else None
+                    smaller = shrink() if shrink and attempt < MAX_SHRINKS else None
                     if smaller is None:
                         errors.append(error)
                         break
                     current = smaller
                     continue
                 except ProviderError as error:
-                    await breaker.record(False)
-                    errors.append(error)
-                    _log_failover(model, error)
+                    await self._failed(breaker, model, error, errors)
                     if not error.fallback:
                         raise AllModelsFailed(errors) from error
                     break
@@ -113,10 +165,12 @@ class ModelRouter:
                 errors.append(CircuitOpen("breaker open", model=model))
                 continue
             current = messages
-            for _ in range(3):
+            policy = self._policy(index)
+            for attempt in range(MAX_SHRINKS + 1):
                 started = False
                 try:
-                    async for event in self.client.stream(current, model=model, **params):
+                    async for event in self.client.stream(current, model=model, retry=policy,
+                                                          **params):
                         if isinstance(event, TextDelta):
                             started = True
                             yield event
@@ -126,26 +180,50 @@ class ModelRouter:
                                          tuple(e.code for e in errors))
                             return
                 except RequestTooLarge as error:
-                    smaller = shrink() if shrink else None
+                    if started:
+                        raise _cut(error, model) from error
+                    smaller = shrink() if shrink and attempt < MAX_SHRINKS else None
                     if smaller is None:
                         errors.append(error)
                         break
                     current = smaller
                     continue
                 except ProviderError as error:
-                    await breaker.record(False)
                     if started:
-                        raise
-                    errors.append(error)
-                    _log_failover(model, error)
+                        if counts_against(error):
+                            await breaker.record(False)
+                        _count(model, error)
+                        raise _cut(error, model) from error
+                    await self._failed(breaker, model, error, errors)
                     if not error.fallback:
                         raise AllModelsFailed(errors) from error
                     break
+                # The stream ended without its closing event: treat as broken, next model.
+                broken = StreamInterrupted("the stream ended early", model=model,
+                                           code="stream_truncated")
+                if started:
+                    raise broken
+                await self._failed(breaker, model, broken, errors)
                 break
         raise AllModelsFailed(errors)
 
+    async def _failed(self, breaker: Breaker, model: str, error: ProviderError,
+                      errors: list[ProviderError]) -> None:
+        if counts_against(error):
+            await breaker.record(False)
+        errors.append(error)
+        _count(model, error)
+        log.warning("router.model_failed", extra={"model": model, "code": error.code,
+                                                  "status": error.status})
 
-def _log_failover(model: str, error: ProviderError) -> None:
+
+def _count(model: str, error: ProviderError) -> None:
     metrics.provider_errors.labels(model, error.code).inc()
-    log.warning("router.model_failed", extra={"model": model, "code": error.code,
-                                              "status": error.status})
+
+
+def _cut(error: ProviderError, model: str) -> StreamInterrupted:
+    """The error a stream raises once the user has seen part of the answer."""
+    if isinstance(error, StreamInterrupted):
+        return error
+    return StreamInterrupted(f"the stream broke after it started ({error.code})", model=model,
+                             code=error.code, status=error.status)

@@ -1,0 +1,505 @@
+"""Load test of Sip's rate limits: 200 customers against an emulator at Groq's free tier.
+
+    python -m bench.load_limits                    # one Sip, in this process
+    python -m bench.load_limits --workers 2        # two Sip HTTP workers sharing Redis + PostgreSQL
+    python -m bench.load_limits --json out.json    # also write the figures as JSON
+
+The Groq emulator runs in its own process at 30 RPM / 8K TPM (no daily limits: the run
+spans many compressed hours) with its clock compressed `--time-scale` times, and Sip's
+limiter runs on the same compressed minute. 200 customers write in a closed loop (each sends
+its next message as soon as it has an answer), and `--noisy` of them keep `--sessions`
+messages in flight at once, so demand is far above the budget for the whole run. Half the
+turns are streamed.
+
+With `--workers N` the customers talk HTTP (`POST /api/chat`) to N worker processes, each
+Sip's real web app (`sipai.web.app.create_app`, what `sip serve` serves) with its limiter,
+breakers and per-user limits in one Redis and its conversations in one PostgreSQL database;
+a customer's messages are spread over the workers as a load balancer would. (These are not
+literally `sip serve` processes only because the limiter's clock must be compressed like
+the emulator's, and settings have no knob for that yet.)
+
+Figures, checked against the issue's acceptance:
+
+- 429s reaching customers (an answer that is not the model's, or an HTTP error): must be 0;
+  429s on the wire (the emulator's count) are shown too;
+- token budget used: tokens the emulator admitted per whole compressed minute of the load
+  over its TPM, the first minute with admissions (the bucket starts full) left out: must
+  be ≥ 90%;
+- Jain's fairness index over the model answers each customer got: must be ≥ 0.9 (noisy
+  customers count as one customer each, however many messages they keep in flight).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.common import API_KEY, MODEL, ROOT, EmulatorSettings, emulator, machine
+
+QUESTIONS = (
+    "WireGuard conecta pero no tengo internet, ¿qué hago?",
+    "¿Cómo instalo Outline en Android?",
+    "My VPN is very slow on mobile data",
+    "¿Cómo renuevo mi plan?",
+    "The handshake never completes on Windows",
+    "¿Puedo usar la misma clave en dos dispositivos?",
+    "Outline says the server is unreachable",
+    "¿Por qué se desconecta la VPN cuando cambio de wifi a datos?",
+)
+LISTENING = "worker listening on "
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """One run's shape."""
+
+    users: int = 200
+    noisy: int = 10
+    sessions: int = 5
+    minutes: float = 240.0
+    time_scale: float = 240.0
+    workers: int = 0
+    rpm: int = 30
+    tpm: int = 8000
+    redis_url: str = "redis://127.0.0.1:6379/12"
+    postgres_admin: str = "postgresql://postgres@127.0.0.1:5432/postgres"
+    seed: int = 7
+
+    @property
+    def real_seconds(self) -> float:
+        """How long the load lasts in real time."""
+        return self.minutes * 60.0 / self.time_scale
+
+
+@dataclass(frozen=True, slots=True)
+class TurnRecord:
+    """One customer turn as the customer experienced it."""
+
+    user: str
+    route: str
+    streamed: bool
+    at: float
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class Result:
+    """The figures of one run."""
+
+    config: dict[str, Any]
+    turns: int
+    model_answers: int
+    not_model: dict[str, int]
+    wire_429: int
+    wire_status: dict[str, dict[str, int]]
+    budget_use: float
+    budget_use_min: float
+    minutes_under_80: int
+    minutes_measured: int
+    tokens_per_minute_max: int
+    requests_per_minute_max: int
+    jain: float
+    answers_per_user: dict[str, float]
+    noisy_vs_quiet: float
+    cancelled_at_stop: int
+    wall_seconds: float
+    #: Tokens the emulator admitted in each measured minute (JSON output only).
+    tokens_per_minute: dict[int, int] = field(default_factory=dict)
+    machine: dict[str, Any] = field(default_factory=machine)
+
+    def passed(self) -> bool:
+        """The issue's acceptance: no 429 to customers, ≥ 90% budget, fairness ≥ 0.9."""
+        return not self.not_model and self.budget_use >= 0.9 and self.jain >= 0.9
+
+
+def jain(values: Sequence[float]) -> float:
+    """Jain's fairness index: 1 when everyone got the same, 1/n when one got everything."""
+    total = sum(values)
+    squares = sum(v * v for v in values)
+    return total * total / (len(values) * squares) if squares else 1.0
+
+
+# -- the customers ----------------------------------------------------------------------
+
+Send = Callable[[str, str, bool], Awaitable[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Load:
+    """What the customers did, and when (monotonic seconds, comparable across processes)."""
+
+    records: list[TurnRecord]
+    cancelled: int
+    started: float
+    stopped: float
+
+
+async def customers(config: Config, send: Send) -> Load:
+    """Run the closed-loop customers for the configured time; return their turns."""
+    rng = random.Random(config.seed)
+    records: list[TurnRecord] = []
+    started = time.monotonic()
+    stop_at = started + config.real_seconds
+
+    async def session(user: str, number: int) -> None:
+        turn = 0
+        while time.monotonic() < stop_at:
+            turn += 1
+            text = f"{rng.choice(QUESTIONS)} (mensaje {turn}, sesión {number})"
+            streamed = rng.random() < 0.5
+            try:
+                route = await send(user, text, streamed)
+                records.append(TurnRecord(user, route, streamed, time.monotonic()))
+            except Exception as exc:  # an error a customer would have seen
+                records.append(TurnRecord(user, "error", streamed, time.monotonic(),
+                                          type(exc).__name__))
+
+    tasks = []
+    for index in range(config.users):
+        user = f"user{index:03d}"
+        count = config.sessions if index < config.noisy else 1
+        tasks += [asyncio.create_task(session(user, n)) for n in range(count)]
+    await asyncio.sleep(config.real_seconds)
+    stopped = stop_at  # no new message after this; a late wake-up must not stretch it
+    pending = [task for task in tasks if not task.done()]
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return Load(records, len(pending), started, stopped)
+
+
+# -- Sip in this process --------------------------------------------------------------------
+
+def sip_settings(config: Config, base_url: str, data_dir: Path, **extra: Any) -> Any:
+    """Settings for a Sip under test: the emulator, the free tier's minute limits."""
+    from sipai.config import load_settings
+
+    return load_settings(
+        _env_file=None, groq_api_key=API_KEY, groq_base_url=base_url, groq_model=MODEL,
+        groq_fallback_models=[], sip_data_dir=data_dir, groq_rpm=config.rpm,
+        groq_tpm=config.tpm, groq_rpd=10**9, groq_tpd=10**12,
+        # Measured here: the shared budget and its fair queue, not the cache or the
+        # per-user abuse limit (each customer writes far faster than a person would).
+        sip_cache_ttl=0, sip_user_rpm=10**6, sip_log_level="WARNING", **extra)
+
+
+async def compress_limiter(sip: Any, config: Config) -> None:
+    """Put the client's limiter on the emulator's compressed minute (same store kind)."""
+    from sipai.resilience.assembly import limits_from
+    from sipai.resilience.budget import MemoryBudgetStore
+    from sipai.resilience.limiter import RateLimiter
+    from sipai.resilience.redis_budget import RedisBudgetStore
+
+    # On two shared cores (emulator, workers and 200 customers) a call can take 0.15 s to
+    # reach the emulator, which is the limiter's admission lag here. (It must stay well
+    # under a compressed minute: a lag near the whole period makes the lost-refill rule
+    # charge nearly every call twice.)
+    limits = dataclasses.replace(limits_from(sip.settings, config.time_scale), lag=0.15)
+    redis = sip.resilience.redis
+    store = RedisBudgetStore(redis, limits) if redis is not None else MemoryBudgetStore(limits)
+    sip.client.gate = RateLimiter(store, max_wait=3_600.0)
+
+
+async def run_in_process(config: Config, base_url: str) -> Load:
+    """One Sip built by the composition root, called through the service functions."""
+    from sipai.bootstrap import build_sip
+    from sipai.llm.types import TextDelta
+    from sipai.support import service
+
+    with tempfile.TemporaryDirectory(prefix="sip-load-") as data:
+        sip = await build_sip(sip_settings(config, base_url, Path(data)))
+        await compress_limiter(sip, config)
+
+        async def send(user: str, text: str, streamed: bool) -> str:
+            if not streamed:
+                return (await service.ask(sip.deps, user, text)).route
+            route = "none"
+            async for event in service.stream(sip.deps, user, text):
+                if not isinstance(event, TextDelta):
+                    route = event.route
+            return route
+
+        try:
+            return await customers(config, send)
+        finally:
+            await sip.aclose()
+
+
+# -- Sip as HTTP workers sharing Redis and PostgreSQL ---------------------------------------
+
+@contextlib.asynccontextmanager
+async def postgres_database(admin_url: str) -> AsyncIterator[str]:
+    """A throw-away PostgreSQL database for the workers' conversations."""
+    import asyncpg
+
+    name = f"sip_load_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(admin_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    try:
+        yield admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + \
+            f"/{name}"
+    finally:
+        admin = await asyncpg.connect(admin_url)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def clear_redis(url: str) -> None:
+    """Forget every `sip:*` key of the workers' Redis database (before and after a run)."""
+    from redis.asyncio import Redis
+
+    redis = Redis.from_url(url)
+    keys = [key async for key in redis.scan_iter(match="sip:*", count=1000)]
+    if keys:
+        await redis.delete(*keys)
+    await redis.aclose()
+
+
+@contextlib.contextmanager
+def worker_processes(config: Config, base_url: str, database_url: str) -> Iterator[list[str]]:
+    """Start the HTTP workers; yield their URLs."""
+    processes: list[subprocess.Popen[str]] = []
+    urls = []
+    try:
+        for index in range(config.workers):
+            command = [sys.executable, "-m", "bench.load_limits", "worker", "--groq", base_url,
+                       "--database", database_url, "--redis", config.redis_url,
+                       "--time-scale", str(config.time_scale), "--tpm", str(config.tpm),
+                       "--rpm", str(config.rpm), "--name", f"w{index}"]
+            process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=ROOT,
+                                       env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            processes.append(process)
+            assert process.stdout is not None
+            line = process.stdout.readline()
+            if LISTENING not in line:
+                raise RuntimeError(f"worker {index} did not start: {line!r}")
+            urls.append(line.split(LISTENING, 1)[1].strip())
+        yield urls
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+async def run_workers(config: Config, base_url: str) -> Load:
+    """Customers over HTTP, spread over the workers message by message."""
+    await clear_redis(config.redis_url)
+    async with postgres_database(config.postgres_admin) as database:
+        from sipai.storage.engine import create_engine_for, migrate
+
+        engine = create_engine_for(database)
+        await migrate(engine)
+        await engine.dispose()
+        with worker_processes(config, base_url, database) as urls:
+            limits = httpx.Limits(max_connections=2000, max_keepalive_connections=1000)
+            async with httpx.AsyncClient(timeout=None, limits=limits) as http:
+                turn_counter = iter(range(10**9))
+
+                async def send(user: str, text: str, streamed: bool) -> str:
+                    url = urls[next(turn_counter) % len(urls)] + "/api/chat"
+                    body = {"user_id": user, "message": text, "stream": streamed}
+                    if not streamed:
+                        response = await http.post(url, json=body)
+                        response.raise_for_status()
+                        return str(response.json()["route"])
+                    return await _streamed_route(http, url, body)
+
+                outcome = await customers(config, send)
+    await clear_redis(config.redis_url)
+    return outcome
+
+
+async def _streamed_route(http: httpx.AsyncClient, url: str, body: dict[str, Any]) -> str:
+    event = ""
+    async with http.stream("POST", url, json=body) as response:
+        response.raise_for_status()
+        async for line in response.aiter_lines():
+            if line.startswith("event: "):
+                event = line[7:]
+            elif line.startswith("data: ") and event == "reply":
+                return str(json.loads(line[6:])["route"])
+            elif line.startswith("data: ") and event == "error":
+                return "error"
+    return "none"
+
+
+async def serve_worker(args: argparse.Namespace) -> None:
+    """One HTTP worker: Sip's web app around a Sip whose limiter is compressed."""
+    import uvicorn
+
+    from sipai.bootstrap import build_sip
+    from sipai.web.app import WebOptions, create_app
+    from sipai.web.ratelimit import Unlimited
+
+    config = Config(time_scale=args.time_scale, tpm=args.tpm, rpm=args.rpm)
+    with tempfile.TemporaryDirectory(prefix=f"sip-{args.name}-") as data:
+        settings = sip_settings(config, args.groq, Path(data), sip_database_url=args.database,
+                                sip_redis_url=args.redis)
+        sip = await build_sip(settings)
+        await compress_limiter(sip, config)
+        app = create_app(sip, options=WebOptions(key_limiter=Unlimited(),
+                                                 client_limiter=Unlimited()))
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
+                                               access_log=False, lifespan="on",
+                                               backlog=4096))
+        task = asyncio.create_task(server.serve())
+        while not server.started:
+            await asyncio.sleep(0.01)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        print(f"{LISTENING}http://127.0.0.1:{port}", flush=True)
+        try:
+            await task
+        finally:
+            await sip.aclose()
+
+
+# -- the figures --------------------------------------------------------------------------
+
+def analyse(config: Config, load: Load, origin: float, stats: dict[str, Any],
+            wall: float) -> Result:
+    """Turn the customers' records and the emulator's counters into the figures.
+
+    `origin` is when the emulator's clock was reset (its minute 0 began); the minutes
+    measured are the whole ones inside the load, the first left out (the bucket starts
+    full, so it holds up to twice the budget).
+    """
+    records = load.records
+    routes = Counter(r.route for r in records)
+    not_model = {route: n for route, n in routes.items() if route != "primary"}
+    tokens = {int(w): n for w, n in stats["tokens_per_window"].get(MODEL, {}).items()}
+    requests = {int(w): n for w, n in stats["admitted_per_window"].get(MODEL, {}).items()}
+
+    def minute(at: float) -> int:
+        return int((at - origin) * config.time_scale // 60)
+
+    # From the minute after the first admission (the bucket starts full) to the stop.
+    first = min((w for w in tokens if w >= minute(load.started)), default=minute(load.started))
+    full = list(range(first + 1, minute(load.stopped)))
+    use = [tokens.get(w, 0) / config.tpm for w in full]
+    answers = Counter(r.user for r in records if r.route == "primary")
+    per_user = [answers.get(f"user{i:03d}", 0) for i in range(config.users)]
+    noisy = per_user[:config.noisy]
+    quiet = per_user[config.noisy:]
+    status = {model: {str(k): int(v) for k, v in entry["by_status"].items()}
+              for model, entry in stats["by_model"].items()}
+    low = sum(1 for w in full if tokens.get(w, 0) < 0.8 * config.tpm)
+    return Result(
+        config=asdict(config), turns=len(records), model_answers=sum(per_user),
+        not_model=not_model, wire_status=status, minutes_under_80=low,
+        wire_429=sum(by.get("429", 0) for by in status.values()),
+        budget_use=sum(use) / len(use) if use else 0.0, budget_use_min=min(use, default=0.0),
+        minutes_measured=len(use),
+        tokens_per_minute_max=max((tokens.get(w, 0) for w in full), default=0),
+        requests_per_minute_max=max((requests.get(w, 0) for w in full), default=0),
+        jain=jain(per_user),
+        answers_per_user={"min": min(per_user), "mean": sum(per_user) / len(per_user),
+                          "max": max(per_user)},
+        noisy_vs_quiet=(sum(noisy) / len(noisy)) / (sum(quiet) / len(quiet))
+        if noisy and quiet and sum(quiet) else 0.0,
+        cancelled_at_stop=load.cancelled, wall_seconds=round(wall, 1),
+        tokens_per_minute={w: tokens.get(w, 0) for w in full})
+
+
+def report(result: Result) -> str:
+    """The figures as the closing note pastes them."""
+    c = result.config
+    mode = f"{c['workers']} HTTP workers (Redis + PostgreSQL)" if c["workers"] else \
+        "one Sip in process"
+    lines = [
+        f"load_limits: {c['users']} customers ({c['noisy']} noisy × {c['sessions']} in flight), "
+        f"{mode}; emulator {c['rpm']} RPM / {c['tpm']} TPM, time scale {c['time_scale']:g}, "
+        f"{c['minutes']:g} compressed minutes ({result.wall_seconds:g} s wall)",
+        f"  turns answered: {result.turns} ({result.model_answers} by the model); "
+        f"in flight at stop (cancelled): {result.cancelled_at_stop}",
+        f"  429s reaching customers: {sum(result.not_model.values())} "
+        f"{result.not_model or ''} | 429s on the wire: {result.wire_429} "
+        f"(emulator, per model: {result.wire_status})",
+        f"  token budget used: {result.budget_use:.1%} mean, {result.budget_use_min:.1%} worst "
+        f"over {result.minutes_measured} full minutes (max {result.tokens_per_minute_max} "
+        f"tokens and {result.requests_per_minute_max} requests in a minute; "
+        f"{result.minutes_under_80} minutes under 80%: a call is ~2K of the 8K tokens, so a "
+        "minute holds 3, 4 or 5 of them)",
+        f"  Jain's fairness over model answers per customer: {result.jain:.3f} "
+        f"(answers per customer min/mean/max {result.answers_per_user['min']}/"
+        f"{result.answers_per_user['mean']:.2f}/{result.answers_per_user['max']}; "
+        f"noisy ÷ quiet {result.noisy_vs_quiet:.2f})",
+        f"  acceptance: {'PASS' if result.passed() else 'FAIL'}",
+    ]
+    return "\n".join(lines)
+
+
+async def run(config: Config) -> Result:
+    """Start the emulator, run the customers, collect the figures."""
+    settings = EmulatorSettings(ttft_ms=20.0, tps=0.0, rpm=config.rpm, tpm=config.tpm,
+                                time_scale=config.time_scale)
+    with emulator(settings) as groq:
+        groq.reset()
+        origin = time.monotonic()
+        if config.workers:
+            load = await run_workers(config, groq.base_url)
+        else:
+            load = await run_in_process(config, groq.base_url)
+        wall = time.monotonic() - origin
+        stats = groq.stats()
+    return analyse(config, load, origin, stats, wall)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line: a run (default) or one worker process (`worker`)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command")
+    worker = sub.add_parser("worker", help="(internal) one HTTP worker")
+    worker.add_argument("--groq", required=True)
+    worker.add_argument("--database", required=True)
+    worker.add_argument("--redis", required=True)
+    worker.add_argument("--time-scale", type=float, required=True)
+    worker.add_argument("--tpm", type=int, default=8000)
+    worker.add_argument("--rpm", type=int, default=30)
+    worker.add_argument("--name", default="w")
+    defaults = Config()
+    parser.add_argument("--users", type=int, default=defaults.users)
+    parser.add_argument("--noisy", type=int, default=defaults.noisy)
+    parser.add_argument("--sessions", type=int, default=defaults.sessions)
+    parser.add_argument("--minutes", type=float, default=defaults.minutes)
+    parser.add_argument("--time-scale", type=float, default=defaults.time_scale)
+    parser.add_argument("--workers", type=int, default=defaults.workers)
+    parser.add_argument("--redis", default=defaults.redis_url)
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args(argv)
+    if args.command == "worker":
+        asyncio.run(serve_worker(args))
+        return 0
+    config = Config(users=args.users, noisy=args.noisy, sessions=args.sessions,
+                    minutes=args.minutes, time_scale=args.time_scale, workers=args.workers,
+                    redis_url=args.redis)
+    result = asyncio.run(run(config))
+    print(report(result))
+    if args.json is not None:
+        args.json.write_text(json.dumps(asdict(result), indent=2, default=str))
+    return 0 if result.passed() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
