@@ -3,6 +3,7 @@
     python -m bench.run                         # everything (a few minutes)
     python -m bench.run --only overhead,tokens  # some parts
     python -m bench.run --quick --out /tmp/b    # tiny sizes (the smoke test uses this)
+    python -m bench.run --render                # redraw and rewrite from results.json
 
 Parts: `overhead` (1: latency and throughput against the raw SDK, LiteLLM and the guide),
 `profile` (where Sip's own milliseconds go), `limits` (2: rate limits), `tokens` (3),
@@ -127,6 +128,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--only", default=",".join(PARTS),
                         help=f"comma-separated parts (default: all of {', '.join(PARTS)})")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for smoke tests")
+    parser.add_argument("--render", action="store_true",
+                        help="only redraw the charts and rewrite the report from "
+                             "<out>/bench/results.json")
     parser.add_argument("--out", type=Path, default=ROOT / "docs",
                         help="where benchmarks.md and bench/ go (default: docs/)")
     args = parser.parse_args(argv)
@@ -136,8 +140,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = sorted(set(parts) - set(PARTS))
     if unknown:
         parser.error(f"unknown part(s): {', '.join(unknown)}")
-    run(parts, args.out, quick=args.quick)
+    if args.render:
+        render(args.out)
+    else:
+        run(parts, args.out, quick=args.quick)
     return 0
+
+
+def render(out: Path) -> None:
+    """Redraw the charts and rewrite the report from a previous run's JSON."""
+    from bench import charts, report
+
+    assets = out / "bench"
+    results = _numbers(json.loads((assets / "results.json").read_text()))
+    results["goals"] = report.goals(results)
+    drawn = charts.draw_all(results, assets)
+    (out / "benchmarks.md").write_text(report.render(results, drawn, assets_dir="bench"))
+
+
+def _numbers(value: Any) -> Any:
+    """The inverse of :func:`_plain`: "inf" back to infinity, null back to NaN."""
+    if value in ("inf", "-inf"):
+        return math.inf if value == "inf" else -math.inf
+    if value is None:
+        return math.nan
+    if isinstance(value, dict):
+        return {k: _numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_numbers(v) for v in value]
+    return value
 
 
 if __name__ == "__main__":
