@@ -103,7 +103,7 @@ async def test_sqlite_connections_are_tuned(sqlite_engine: AsyncEngine) -> None:
         pragma = {name: (await connection.execute(text(f"PRAGMA {name}"))).scalar_one()
                   for name in ("journal_mode", "foreign_keys", "busy_timeout", "synchronous")}
     assert pragma == {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 10_000,
-                      "synchronous": 2}
+                      "synchronous": 1}
 
 
 async def test_sqlite_directory_is_created_and_plain_urls_upgraded(tmp_path: Path) -> None:

@@ -320,33 +320,39 @@ class LLMClient:
         usage = Usage()
         finish: str | None = None
         chunks = stream.__aiter__()
+        loop = asyncio.get_running_loop()
         try:
-            while True:
-                try:
-                    chunk = await asyncio.wait_for(chunks.__anext__(), self.stall_timeout)
-                except StopAsyncIteration:
-                    break
-                except TimeoutError:
-                    raise StreamInterrupted("the stream stalled", model=call.model,
-                                            code="stream_stalled") from None
-                extra = chunk.model_extra or {}
-                if chunk.usage is not None or extra.get("x_groq"):
-                    usage = _usage(chunk.usage, extra.get("x_groq"), usage)
-                for choice in chunk.choices:
-                    delta = choice.delta
-                    thought = (delta.model_extra or {}).get("reasoning")
-                    if thought:
-                        reasoning.append(str(thought))
-                    if delta.content:
-                        parts.append(delta.content)
-                        yield TextDelta(delta.content)
-                    if choice.finish_reason:
-                        finish = choice.finish_reason
+            # One timer for the whole stream, pushed forward before each chunk and switched
+            # off while a delta is with the caller (a task and a timer per chunk cost more).
+            async with asyncio.timeout(None) as deadline:
+                while True:
+                    deadline.reschedule(loop.time() + self.stall_timeout)
+                    try:
+                        chunk = await chunks.__anext__()
+                    except StopAsyncIteration:
+                        break
+                    deadline.reschedule(None)
+                    extra = chunk.model_extra or {}
+                    if chunk.usage is not None or extra.get("x_groq"):
+                        usage = _usage(chunk.usage, extra.get("x_groq"), usage)
+                    for choice in chunk.choices:
+                        delta = choice.delta
+                        thought = (delta.model_extra or {}).get("reasoning")
+                        if thought:
+                            reasoning.append(str(thought))
+                        if delta.content:
+                            parts.append(delta.content)
+                            yield TextDelta(delta.content)
+                        if choice.finish_reason:
+                            finish = choice.finish_reason
             if finish is None:
                 raise StreamInterrupted("the stream ended before the answer did",
                                         model=call.model, code="stream_truncated")
         except Exception as exc:
-            error = translate(exc, call.model, streaming=True)
+            error = (StreamInterrupted("the stream stalled", model=call.model,
+                                       code="stream_stalled")
+                     if isinstance(exc, TimeoutError) else translate(exc, call.model,
+                                                                     streaming=True))
             permit.settle(usage=None, ratelimit=ratelimit, error=error)
             await stream.close()
             raise error from exc

@@ -317,8 +317,8 @@ async def _finish(deps: SupportDeps, turn: _Turn, answer: str, *, route: Route,
         await uow.conversations.save(conversation)
         if record is not None:
             await uow.usage.add(record)
-        count = await uow.messages.count(turn.conversation.id)
         await uow.commit()
+    count = stored.seq  # the answer is the conversation's latest message
     if deps.router is not None and deps.summarizer.due(count, conversation.summary_upto):
         deps.background.spawn(deps.summarizer.refresh(conversation.id))
     metrics.turns.labels(turn.channel, route).inc()
