@@ -3,6 +3,10 @@
     python -m bench.load_limits                    # one Sip, in this process
     python -m bench.load_limits --workers 2        # two Sip HTTP workers sharing Redis + PostgreSQL
     python -m bench.load_limits --json out.json    # also write the figures as JSON
+    python -m bench.load_limits --users 20 --minutes 30 --fallback \
+        --fault 503:model=openai/gpt-oss-120b,times=inf --expect fallback
+    python -m bench.load_limits --users 20 --minutes 30 --fallback --fault outage \
+        --expect offline
 
 The Groq emulator runs in its own process at 30 RPM / 8K TPM (no daily limits: the run
 spans many compressed hours) with its clock compressed `--time-scale` times, and Sip's
@@ -27,6 +31,11 @@ Figures, checked against the issue's acceptance:
   be ≥ 90%;
 - Jain's fairness index over the model answers each customer got: must be ≥ 0.9 (noisy
   customers count as one customer each, however many messages they keep in flight).
+
+With `--fault SPEC` (the emulator's fault syntax) the run checks another acceptance point
+instead: every answer comes by the `--expect`ed route (`fallback` when the primary fails
+all along, `offline` — with the offer of a human — when every model does; the service
+opens a ticket for a customer whose turns keep failing, so `escalation` counts there too).
 """
 
 from __future__ import annotations
@@ -52,6 +61,7 @@ from typing import Any
 import httpx
 
 from bench.common import API_KEY, MODEL, ROOT, EmulatorSettings, emulator, machine
+from sipai.dev.faults import parse_fault_spec
 
 QUESTIONS = (
     "WireGuard conecta pero no tengo internet, ¿qué hago?",
@@ -64,6 +74,7 @@ QUESTIONS = (
     "¿Por qué se desconecta la VPN cuando cambio de wifi a datos?",
 )
 LISTENING = "worker listening on "
+FALLBACK = "openai/gpt-oss-20b"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +92,11 @@ class Config:
     redis_url: str = "redis://127.0.0.1:6379/12"
     postgres_admin: str = "postgresql://postgres@127.0.0.1:5432/postgres"
     seed: int = 7
+    #: Scripted emulator faults (`503:model=…,times=inf`, `outage`), the models after the
+    #: primary, and the route every answer must take.
+    faults: tuple[str, ...] = ()
+    fallback: bool = False
+    expect: str = "primary"
 
     @property
     def real_seconds(self) -> float:
@@ -97,6 +113,8 @@ class TurnRecord:
     streamed: bool
     at: float
     error: str | None = None
+    #: The answer offers a human (the offline brain always should).
+    offer: bool = False
 
 
 @dataclass(slots=True)
@@ -105,6 +123,7 @@ class Result:
 
     config: dict[str, Any]
     turns: int
+    routes: dict[str, int]
     model_answers: int
     not_model: dict[str, int]
     wire_429: int
@@ -125,7 +144,12 @@ class Result:
     machine: dict[str, Any] = field(default_factory=machine)
 
     def passed(self) -> bool:
-        """The issue's acceptance: no 429 to customers, ≥ 90% budget, fairness ≥ 0.9."""
+        """The issue's acceptance: no 429 to customers, ≥ 90% budget, fairness ≥ 0.9.
+
+        A fault run (`expect` not "primary") passes when every answer took that route.
+        """
+        if self.config["expect"] != "primary":
+            return not self.not_model and self.turns > 0
         return not self.not_model and self.budget_use >= 0.9 and self.jain >= 0.9
 
 
@@ -138,7 +162,8 @@ def jain(values: Sequence[float]) -> float:
 
 # -- the customers ----------------------------------------------------------------------
 
-Send = Callable[[str, str, bool], Awaitable[str]]
+#: Sends one message; returns the reply's route, or its route and answer text.
+Send = Callable[[str, str, bool], Awaitable[str | tuple[str, str]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,11 +190,13 @@ async def customers(config: Config, send: Send) -> Load:
             text = f"{rng.choice(QUESTIONS)} (mensaje {turn}, sesión {number})"
             streamed = rng.random() < 0.5
             try:
-                route = await send(user, text, streamed)
-                records.append(TurnRecord(user, route, streamed, time.monotonic()))
+                outcome = await send(user, text, streamed)
+                route, answer = (outcome, "") if isinstance(outcome, str) else outcome
+                records.append(TurnRecord(user, route, streamed, time.monotonic(),
+                                          offer="/human" in answer))
             except Exception as exc:  # an error a customer would have seen
                 records.append(TurnRecord(user, "error", streamed, time.monotonic(),
-                                          type(exc).__name__))
+                                          error=type(exc).__name__))
 
     tasks = []
     for index in range(config.users):
@@ -193,7 +220,8 @@ def sip_settings(config: Config, base_url: str, data_dir: Path, **extra: Any) ->
 
     return load_settings(
         _env_file=None, groq_api_key=API_KEY, groq_base_url=base_url, groq_model=MODEL,
-        groq_fallback_models=[], sip_data_dir=data_dir, groq_rpm=config.rpm,
+        groq_fallback_models=[FALLBACK] if config.fallback else [], sip_data_dir=data_dir,
+        groq_rpm=config.rpm,
         groq_tpm=config.tpm, groq_rpd=10**9, groq_tpd=10**12,
         # Measured here: the shared budget and its fair queue, not the cache or the
         # per-user abuse limit (each customer writes far faster than a person would).
@@ -227,14 +255,15 @@ async def run_in_process(config: Config, base_url: str) -> Load:
         sip = await build_sip(sip_settings(config, base_url, Path(data)))
         await compress_limiter(sip, config)
 
-        async def send(user: str, text: str, streamed: bool) -> str:
+        async def send(user: str, text: str, streamed: bool) -> tuple[str, str]:
             if not streamed:
-                return (await service.ask(sip.deps, user, text)).route
-            route = "none"
+                reply = await service.ask(sip.deps, user, text)
+                return reply.route, reply.answer
+            outcome = ("none", "")
             async for event in service.stream(sip.deps, user, text):
                 if not isinstance(event, TextDelta):
-                    route = event.route
-            return route
+                    outcome = (event.route, event.answer)
+            return outcome
 
         try:
             return await customers(config, send)
@@ -281,6 +310,7 @@ def worker_processes(config: Config, base_url: str, database_url: str) -> Iterat
     try:
         for index in range(config.workers):
             command = [sys.executable, "-m", "bench.load_limits", "worker", "--groq", base_url,
+                       *(["--fallback"] if config.fallback else []),
                        "--database", database_url, "--redis", config.redis_url,
                        "--time-scale", str(config.time_scale), "--tpm", str(config.tpm),
                        "--rpm", str(config.rpm), "--name", f"w{index}"]
@@ -317,21 +347,23 @@ async def run_workers(config: Config, base_url: str) -> Load:
             async with httpx.AsyncClient(timeout=None, limits=limits) as http:
                 turn_counter = iter(range(10**9))
 
-                async def send(user: str, text: str, streamed: bool) -> str:
+                async def send(user: str, text: str, streamed: bool) -> tuple[str, str]:
                     url = urls[next(turn_counter) % len(urls)] + "/api/chat"
                     body = {"user_id": user, "message": text, "stream": streamed}
                     if not streamed:
                         response = await http.post(url, json=body)
                         response.raise_for_status()
-                        return str(response.json()["route"])
-                    return await _streamed_route(http, url, body)
+                        reply = response.json()
+                        return str(reply["route"]), str(reply["answer"])
+                    return await _streamed_reply(http, url, body)
 
                 outcome = await customers(config, send)
     await clear_redis(config.redis_url)
     return outcome
 
 
-async def _streamed_route(http: httpx.AsyncClient, url: str, body: dict[str, Any]) -> str:
+async def _streamed_reply(http: httpx.AsyncClient, url: str, body: dict[str, Any]
+                          ) -> tuple[str, str]:
     event = ""
     async with http.stream("POST", url, json=body) as response:
         response.raise_for_status()
@@ -339,10 +371,11 @@ async def _streamed_route(http: httpx.AsyncClient, url: str, body: dict[str, Any
             if line.startswith("event: "):
                 event = line[7:]
             elif line.startswith("data: ") and event == "reply":
-                return str(json.loads(line[6:])["route"])
+                reply = json.loads(line[6:])
+                return str(reply["route"]), str(reply["answer"])
             elif line.startswith("data: ") and event == "error":
-                return "error"
-    return "none"
+                return "error", ""
+    return "none", ""
 
 
 async def serve_worker(args: argparse.Namespace) -> None:
@@ -353,7 +386,8 @@ async def serve_worker(args: argparse.Namespace) -> None:
     from sipai.web.app import WebOptions, create_app
     from sipai.web.ratelimit import Unlimited
 
-    config = Config(time_scale=args.time_scale, tpm=args.tpm, rpm=args.rpm)
+    config = Config(time_scale=args.time_scale, tpm=args.tpm, rpm=args.rpm,
+                    fallback=args.fallback)
     with tempfile.TemporaryDirectory(prefix=f"sip-{args.name}-") as data:
         settings = sip_settings(config, args.groq, Path(data), sip_database_url=args.database,
                                 sip_redis_url=args.redis)
@@ -387,7 +421,14 @@ def analyse(config: Config, load: Load, origin: float, stats: dict[str, Any],
     """
     records = load.records
     routes = Counter(r.route for r in records)
-    not_model = {route: n for route, n in routes.items() if route != "primary"}
+    # With every model down, the service hands a customer whose turns keep failing to a
+    # person (route "escalation": a ticket is opened): the offer of a human, taken up.
+    accepted = {"offline", "escalation"} if config.expect == "offline" else {config.expect}
+    not_model = {route: n for route, n in routes.items() if route not in accepted}
+    if config.expect == "offline":  # the offline brain must offer a human, every time
+        without = sum(1 for r in records if r.route == "offline" and not r.offer)
+        if without:
+            not_model["offline without a human offer"] = without
     tokens = {int(w): n for w, n in stats["tokens_per_window"].get(MODEL, {}).items()}
     requests = {int(w): n for w, n in stats["admitted_per_window"].get(MODEL, {}).items()}
 
@@ -406,7 +447,8 @@ def analyse(config: Config, load: Load, origin: float, stats: dict[str, Any],
               for model, entry in stats["by_model"].items()}
     low = sum(1 for w in full if tokens.get(w, 0) < 0.8 * config.tpm)
     return Result(
-        config=asdict(config), turns=len(records), model_answers=sum(per_user),
+        config=asdict(config), turns=len(records), routes=dict(routes),
+        model_answers=sum(per_user),
         not_model=not_model, wire_status=status, minutes_under_80=low,
         wire_429=sum(by.get("429", 0) for by in status.values()),
         budget_use=sum(use) / len(use) if use else 0.0, budget_use_min=min(use, default=0.0),
@@ -427,6 +469,15 @@ def report(result: Result) -> str:
     c = result.config
     mode = f"{c['workers']} HTTP workers (Redis + PostgreSQL)" if c["workers"] else \
         "one Sip in process"
+    if c["expect"] != "primary":
+        return "\n".join([
+            f"load_limits fault run: faults {list(c['faults'])}, fallback "
+            f"{'on' if c['fallback'] else 'off'}, {c['users']} customers, {mode}, "
+            f"{c['minutes']:g} compressed minutes",
+            f"  turns answered: {result.turns}; routes: {dict(result.routes)}",
+            f"  answers not by the {c['expect']} route: {sum(result.not_model.values())} "
+            f"{result.not_model or ''}",
+            f"  acceptance: {'PASS' if result.passed() else 'FAIL'}"])
     lines = [
         f"load_limits: {c['users']} customers ({c['noisy']} noisy × {c['sessions']} in flight), "
         f"{mode}; emulator {c['rpm']} RPM / {c['tpm']} TPM, time scale {c['time_scale']:g}, "
@@ -456,6 +507,8 @@ async def run(config: Config) -> Result:
                                 time_scale=config.time_scale)
     with emulator(settings) as groq:
         groq.reset()
+        for spec in config.faults:
+            groq.control("POST", "faults", parse_fault_spec(spec).to_json())
         origin = time.monotonic()
         if config.workers:
             load = await run_workers(config, groq.base_url)
@@ -478,6 +531,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     worker.add_argument("--tpm", type=int, default=8000)
     worker.add_argument("--rpm", type=int, default=30)
     worker.add_argument("--name", default="w")
+    worker.add_argument("--fallback", action="store_true")
     defaults = Config()
     parser.add_argument("--users", type=int, default=defaults.users)
     parser.add_argument("--noisy", type=int, default=defaults.noisy)
@@ -486,6 +540,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--time-scale", type=float, default=defaults.time_scale)
     parser.add_argument("--workers", type=int, default=defaults.workers)
     parser.add_argument("--redis", default=defaults.redis_url)
+    parser.add_argument("--fault", action="append", default=[],
+                        help="an emulator fault for the whole run, e.g. 503:model=M,times=inf")
+    parser.add_argument("--fallback", action="store_true",
+                        help=f"try {FALLBACK} after the primary")
+    parser.add_argument("--expect", default="primary",
+                        choices=["primary", "fallback", "offline"],
+                        help="the route every answer must take")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     if args.command == "worker":
@@ -493,7 +554,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     config = Config(users=args.users, noisy=args.noisy, sessions=args.sessions,
                     minutes=args.minutes, time_scale=args.time_scale, workers=args.workers,
-                    redis_url=args.redis)
+                    redis_url=args.redis, faults=tuple(args.fault), fallback=args.fallback,
+                    expect=args.expect)
     result = asyncio.run(run(config))
     print(report(result))
     if args.json is not None:
