@@ -105,9 +105,17 @@ async def ask(deps: SupportDeps, user_id: str, message: str | bytes, *, channel:
 async def stream(deps: SupportDeps, user_id: str, message: str | bytes, *,
                  channel: Channel = "cli", offline: bool = False
                  ) -> AsyncIterator[TextDelta | Reply]:
-    """Answer one customer message as text deltas, then the reply object."""
+    """Answer one customer message as text deltas, then the reply object.
+
+    Answers that do not come from a model stream (offline brain, cache, refusals, tickets)
+    arrive as one delta, so a front end can render every answer the same way.
+    """
+    streamed = False
     async for event in _run(deps, user_id, message, channel=channel, offline=offline,
                             streaming=True):
+        if isinstance(event, Reply) and not streamed:
+            yield TextDelta(event.answer)
+        streamed = streamed or isinstance(event, TextDelta)
         yield event
 
 
