@@ -9,17 +9,10 @@ English, so "quiero hablar con una persona", "pasame con un humano", "human plea
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
 from sipai.support.prompts import HANDOFF_MARK
-
-
-def fold(text: str) -> str:
-    """Lower-case `text` and strip accents (ñ survives as n, which is fine here)."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
+from sipai.text.language import fold
 
 _PERSON = r"(persona|humano|human|agente|agent|operador|operator|alguien|someone|somebody|" \
           r"representative|representante|soporte humano|real person|person|people|staff)"
