@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
+
+import pytest
+import pytest_asyncio
 
 from sipai.bootstrap import Sip, build_sip
 from sipai.channels.telegram import StreamingPolicy, TelegramChannel, build_channel
@@ -124,3 +127,23 @@ async def raw_logs() -> AsyncIterator[RawLogs]:
 
 
 __all__ = ["ADMIN_CHAT", "RawLogs", "SipBot", "bot_settings", "is_final", "raw_logs", "sip_bot"]
+
+
+# -- fixtures shared by the bot's test modules (import them into the module) ------------
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
+    """The bundled knowledge base, indexed once for the module."""
+    return await KnowledgeBase.open(tmp_path_factory.mktemp("kb"))
+
+
+@pytest.fixture
+def settings_for(groq_settings: Callable[..., Any],
+                 telegram_client: TelegramTestClient) -> Callable[..., Any]:
+    """Settings for a fresh bot token on the emulator (returns token, settings)."""
+
+    def build(**overrides: Any) -> tuple[str, Any]:
+        token = telegram_client.new_token()
+        return token, bot_settings(groq_settings, telegram_client, token, **overrides)
+
+    return build

@@ -12,7 +12,6 @@ from itertools import pairwise
 from typing import Any
 
 import pytest
-import pytest_asyncio
 
 from sipai.channels.telegram import StreamingPolicy
 from sipai.channels.telegram.formatting import utf16_len
@@ -20,28 +19,17 @@ from sipai.dev import FakeGroqHandle
 from sipai.dev.replies import paragraphs
 from sipai.knowledge.base import KnowledgeBase
 from tests.telegram.harness import TelegramTestClient, telegram_client, telegram_emulator
-from tests.telegram.sipbot import ADMIN_CHAT, bot_settings, is_final, raw_logs, sip_bot
+from tests.telegram.sipbot import (
+    ADMIN_CHAT,
+    is_final,
+    kb,
+    raw_logs,
+    settings_for,
+    sip_bot,
+)
 
 pytestmark = pytest.mark.telegram
-_FIXTURES = (telegram_client, telegram_emulator)
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
-    """The bundled knowledge base, indexed once for the module."""
-    return await KnowledgeBase.open(tmp_path_factory.mktemp("kb"))
-
-
-@pytest.fixture
-def settings_for(groq_settings: Callable[..., Any],
-                 telegram_client: TelegramTestClient) -> Callable[..., Any]:
-    """Settings for a fresh bot token on the emulator (returns token, settings)."""
-
-    def build(**overrides: Any) -> tuple[str, Any]:
-        token = telegram_client.new_token()
-        return token, bot_settings(groq_settings, telegram_client, token, **overrides)
-
-    return build
+_FIXTURES = (telegram_client, telegram_emulator, kb, settings_for)
 
 
 # --- the customer's flow ----------------------------------------------------------------------

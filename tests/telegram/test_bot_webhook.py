@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
 import uvicorn
 from fastapi import FastAPI
 
@@ -22,10 +21,10 @@ from sipai.dev.server import bind_socket
 from sipai.errors import ConfigError
 from sipai.knowledge.base import KnowledgeBase
 from tests.telegram.harness import TelegramTestClient, telegram_client, telegram_emulator
-from tests.telegram.sipbot import ADMIN_CHAT, bot_settings, is_final
+from tests.telegram.sipbot import ADMIN_CHAT, bot_settings, is_final, kb
 
 pytestmark = pytest.mark.telegram
-_FIXTURES = (telegram_client, telegram_emulator)
+_FIXTURES = (telegram_client, telegram_emulator, kb)
 
 SECRET = "webhook-secret-0123456789"
 
@@ -63,12 +62,6 @@ async def serving(sip: Sip, settings: Settings, sock: Any) -> AsyncIterator[str]
     finally:
         server.should_exit = True
         await task
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
-    """The bundled knowledge base, indexed once for the module."""
-    return await KnowledgeBase.open(tmp_path_factory.mktemp("kb"))
 
 
 def private_update(update_id: int, user_id: int, text: str) -> dict[str, Any]:
