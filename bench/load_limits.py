@@ -1,7 +1,7 @@
 """Load test of Sip's rate limits: 200 customers against an emulator at Groq's free tier.
 
     python -m bench.load_limits                    # one Sip, in this process
-    python -m bench.load_limits --workers 2        # two Sip HTTP workers sharing Redis + PostgreSQL
+    python -m bench.load_limits --workers 2        # two `sip serve` sharing Redis + PostgreSQL
     python -m bench.load_limits --json out.json    # also write the figures as JSON
     python -m bench.load_limits --users 20 --minutes 30 --fallback \
         --fault 503:model=openai/gpt-oss-120b,times=inf --expect fallback
@@ -10,17 +10,16 @@
 
 The Groq emulator runs in its own process at 30 RPM / 8K TPM (no daily limits: the run
 spans many compressed hours) with its clock compressed `--time-scale` times, and Sip's
-limiter runs on the same compressed minute. 200 customers write in a closed loop (each sends
-its next message as soon as it has an answer), and `--noisy` of them keep `--sessions`
-messages in flight at once, so demand is far above the budget for the whole run. Half the
-turns are streamed.
+limiter runs on the same compressed minute (`SIP_LIMITS_TIME_SCALE`). 200 customers write
+in a closed loop (each sends its next message as soon as it has an answer), and `--noisy`
+of them keep `--sessions` messages in flight at once, so demand is far above the budget
+for the whole run. Half the turns are streamed.
 
-With `--workers N` the customers talk HTTP (`POST /api/chat`) to N worker processes, each
-Sip's real web app (`sipai.web.app.create_app`, what `sip serve` serves) with its limiter,
-breakers and per-user limits in one Redis and its conversations in one PostgreSQL database;
-a customer's messages are spread over the workers as a load balancer would. (These are not
-literally `sip serve` processes only because the limiter's clock must be compressed like
-the emulator's, and settings have no knob for that yet.)
+With `--workers N` the customers talk HTTP (`POST /api/chat`) to N `sip serve` processes,
+started together and configured only through the environment, with their limiter,
+breakers and per-user limits in one Redis (`SIP_REDIS_URL`) and their conversations in one
+fresh PostgreSQL database (`SIP_DATABASE_URL`, migrated by whichever worker comes first); a
+customer's messages are spread over the workers as a load balancer would.
 
 Figures, checked against the issue's acceptance:
 
@@ -43,10 +42,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import dataclasses
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -60,7 +59,7 @@ from typing import Any
 
 import httpx
 
-from bench.common import API_KEY, MODEL, ROOT, EmulatorSettings, emulator, machine
+from bench.common import API_KEY, MODEL, EmulatorSettings, emulator, machine
 from sipai.dev.faults import parse_fault_spec
 
 QUESTIONS = (
@@ -73,7 +72,6 @@ QUESTIONS = (
     "Outline says the server is unreachable",
     "¿Por qué se desconecta la VPN cuando cambio de wifi a datos?",
 )
-LISTENING = "worker listening on "
 FALLBACK = "openai/gpt-oss-20b"
 
 
@@ -214,46 +212,43 @@ async def customers(config: Config, send: Send) -> Load:
 
 # -- Sip in this process --------------------------------------------------------------------
 
-def sip_settings(config: Config, base_url: str, data_dir: Path, **extra: Any) -> Any:
-    """Settings for a Sip under test: the emulator, the free tier's minute limits."""
-    from sipai.config import load_settings
+def sip_environment(config: Config, base_url: str, data_dir: Path) -> dict[str, str]:
+    """Sip's settings for a run, as the environment variables an operator would set.
 
-    return load_settings(
-        _env_file=None, groq_api_key=API_KEY, groq_base_url=base_url, groq_model=MODEL,
-        groq_fallback_models=[FALLBACK] if config.fallback else [], sip_data_dir=data_dir,
-        groq_rpm=config.rpm,
-        groq_tpm=config.tpm, groq_rpd=10**9, groq_tpd=10**12,
-        # Measured here: the shared budget and its fair queue, not the cache or the
-        # per-user abuse limit (each customer writes far faster than a person would).
-        sip_cache_ttl=0, sip_user_rpm=10**6, sip_log_level="WARNING", **extra)
+    The emulator is Groq, at the free tier's minute limits (its day limits are lifted: the
+    run spans many compressed hours), and Sip's limiter runs on the emulator's compressed
+    clock (`SIP_LIMITS_TIME_SCALE`). On two shared cores (emulator, workers and 200
+    customers) a call can take 0.15 s to reach the emulator: that is the limiter's admission
+    lag here (`SIP_LIMITS_LAG`; it must stay well under a compressed minute, or the
+    lost-refill rule charges nearly every call twice). A call may wait in the fair queue as
+    long as demand makes it (`GROQ_MAX_RETRY_WAIT` at its maximum, 600 s).
 
-
-async def compress_limiter(sip: Any, config: Config) -> None:
-    """Put the client's limiter on the emulator's compressed minute (same store kind)."""
-    from sipai.resilience.assembly import limits_from
-    from sipai.resilience.budget import MemoryBudgetStore
-    from sipai.resilience.limiter import RateLimiter
-    from sipai.resilience.redis_budget import RedisBudgetStore
-
-    # On two shared cores (emulator, workers and 200 customers) a call can take 0.15 s to
-    # reach the emulator, which is the limiter's admission lag here. (It must stay well
-    # under a compressed minute: a lag near the whole period makes the lost-refill rule
-    # charge nearly every call twice.)
-    limits = dataclasses.replace(limits_from(sip.settings, config.time_scale), lag=0.15)
-    redis = sip.resilience.redis
-    store = RedisBudgetStore(redis, limits) if redis is not None else MemoryBudgetStore(limits)
-    sip.client.gate = RateLimiter(store, max_wait=3_600.0)
+    Measured here are the shared budget and its fair queue, not the answer cache or the
+    per-customer abuse limits (each customer writes far faster than a person would), so
+    those are off; so is the per-key HTTP limit (all customers come through one key).
+    """
+    return {
+        "GROQ_API_KEY": API_KEY, "GROQ_BASE_URL": base_url, "GROQ_MODEL": MODEL,
+        "GROQ_FALLBACK_MODELS": FALLBACK if config.fallback else "",
+        "GROQ_RPM": str(config.rpm), "GROQ_TPM": str(config.tpm),
+        "GROQ_RPD": str(10**9), "GROQ_TPD": str(10**12), "GROQ_MAX_RETRY_WAIT": "600",
+        "SIP_LIMITS_TIME_SCALE": str(config.time_scale), "SIP_LIMITS_LAG": "0.15",
+        "SIP_DATA_DIR": str(data_dir), "SIP_CACHE_TTL": "0", "SIP_USER_RPM": str(10**6),
+        "SIP_HTTP_KEY_RPM": "0", "SIP_LOG_LEVEL": "WARNING",
+    }
 
 
 async def run_in_process(config: Config, base_url: str) -> Load:
     """One Sip built by the composition root, called through the service functions."""
     from sipai.bootstrap import build_sip
+    from sipai.config import load_settings
     from sipai.llm.types import TextDelta
     from sipai.support import service
 
     with tempfile.TemporaryDirectory(prefix="sip-load-") as data:
-        sip = await build_sip(sip_settings(config, base_url, Path(data)))
-        await compress_limiter(sip, config)
+        environment = sip_environment(config, base_url, Path(data))
+        settings = load_settings(_env_file=None, **{k.lower(): v for k, v in environment.items()})
+        sip = await build_sip(settings)
 
         async def send(user: str, text: str, streamed: bool) -> tuple[str, str]:
             if not streamed:
@@ -302,46 +297,78 @@ async def clear_redis(url: str) -> None:
     await redis.aclose()
 
 
+#: What `sip serve` prints (on stderr) once its socket is bound.
+BANNER = re.compile(r"Sip on (http://\S+?)/ ")
+#: Settings from the bench's own environment that must not leak into the workers'.
+FOREIGN = ("GROQ_", "SIP_", "TELEGRAM_")
+
+
 @contextlib.contextmanager
 def worker_processes(config: Config, base_url: str, database_url: str) -> Iterator[list[str]]:
-    """Start the HTTP workers; yield their URLs."""
+    """Start `config.workers` `sip serve` processes sharing Redis and PostgreSQL; their URLs.
+
+    Each is the real command an operator runs, configured only by environment variables,
+    with its own data directory (the knowledge-base index) and its log in a file.
+    """
     processes: list[subprocess.Popen[str]] = []
-    urls = []
-    try:
-        for index in range(config.workers):
-            command = [sys.executable, "-m", "bench.load_limits", "worker", "--groq", base_url,
-                       *(["--fallback"] if config.fallback else []),
-                       "--database", database_url, "--redis", config.redis_url,
-                       "--time-scale", str(config.time_scale), "--tpm", str(config.tpm),
-                       "--rpm", str(config.rpm), "--name", f"w{index}"]
-            process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=ROOT,
-                                       env={**os.environ, "PYTHONUNBUFFERED": "1"})
-            processes.append(process)
-            assert process.stdout is not None
-            line = process.stdout.readline()
-            if LISTENING not in line:
-                raise RuntimeError(f"worker {index} did not start: {line!r}")
-            urls.append(line.split(LISTENING, 1)[1].strip())
-        yield urls
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    logs = []
+    with tempfile.TemporaryDirectory(prefix="sip-workers-") as scratch:
+        try:
+            urls = []
+            for index in range(config.workers):
+                data = Path(scratch) / f"w{index}"
+                data.mkdir()
+                environment = {key: value for key, value in os.environ.items()
+                               if not key.startswith(FOREIGN)}
+                environment.update(sip_environment(config, base_url, data),
+                                   SIP_DATABASE_URL=database_url, SIP_REDIS_URL=config.redis_url,
+                                   PYTHONUNBUFFERED="1")
+                log = (data / "serve.log").open("w+")
+                logs.append(log)
+                processes.append(subprocess.Popen(
+                    [str(Path(sys.executable).with_name("sip")), "serve", "--port", "0"],
+                    stdout=subprocess.DEVNULL, stderr=log, text=True, cwd=data,
+                    env=environment))
+            for index, log in enumerate(logs):
+                urls.append(_wait_until_ready(processes[index], log))
+            yield urls
+        finally:
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+            for log in logs:
+                log.close()
+
+
+def _wait_until_ready(process: subprocess.Popen[str], log: Any, timeout: float = 60.0) -> str:
+    """The worker's URL once its banner is out and `/readyz` answers 200."""
+    deadline = time.monotonic() + timeout
+    url = None
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            log.seek(0)
+            raise RuntimeError(f"sip serve exited with {process.returncode}: {log.read()[-800:]}")
+        if url is None:
+            log.seek(0)
+            found = BANNER.search(log.read())
+            url = found.group(1) if found else None
+        if url is not None:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(url + "/readyz", timeout=2).status_code == 200:
+                    return url
+        time.sleep(0.1)
+    raise RuntimeError("sip serve did not become ready in time")
 
 
 async def run_workers(config: Config, base_url: str) -> Load:
     """Customers over HTTP, spread over the workers message by message."""
     await clear_redis(config.redis_url)
     async with postgres_database(config.postgres_admin) as database:
-        from sipai.storage.engine import create_engine_for, migrate
-
-        engine = create_engine_for(database)
-        await migrate(engine)
-        await engine.dispose()
+        # The workers start together on an empty database: their migrations must not race.
         with worker_processes(config, base_url, database) as urls:
             limits = httpx.Limits(max_connections=2000, max_keepalive_connections=1000)
             async with httpx.AsyncClient(timeout=None, limits=limits) as http:
@@ -376,37 +403,6 @@ async def _streamed_reply(http: httpx.AsyncClient, url: str, body: dict[str, Any
             elif line.startswith("data: ") and event == "error":
                 return "error", ""
     return "none", ""
-
-
-async def serve_worker(args: argparse.Namespace) -> None:
-    """One HTTP worker: Sip's web app around a Sip whose limiter is compressed."""
-    import uvicorn
-
-    from sipai.bootstrap import build_sip
-    from sipai.web.app import WebOptions, create_app
-    from sipai.web.ratelimit import Unlimited
-
-    config = Config(time_scale=args.time_scale, tpm=args.tpm, rpm=args.rpm,
-                    fallback=args.fallback)
-    with tempfile.TemporaryDirectory(prefix=f"sip-{args.name}-") as data:
-        settings = sip_settings(config, args.groq, Path(data), sip_database_url=args.database,
-                                sip_redis_url=args.redis)
-        sip = await build_sip(settings)
-        await compress_limiter(sip, config)
-        app = create_app(sip, options=WebOptions(key_limiter=Unlimited(),
-                                                 client_limiter=Unlimited()))
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
-                                               access_log=False, lifespan="on",
-                                               backlog=4096))
-        task = asyncio.create_task(server.serve())
-        while not server.started:
-            await asyncio.sleep(0.01)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        print(f"{LISTENING}http://127.0.0.1:{port}", flush=True)
-        try:
-            await task
-        finally:
-            await sip.aclose()
 
 
 # -- the figures --------------------------------------------------------------------------
@@ -520,18 +516,8 @@ async def run(config: Config) -> Result:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: a run (default) or one worker process (`worker`)."""
+    """Command line: one run, its figures printed (and written as JSON with `--json`)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="command")
-    worker = sub.add_parser("worker", help="(internal) one HTTP worker")
-    worker.add_argument("--groq", required=True)
-    worker.add_argument("--database", required=True)
-    worker.add_argument("--redis", required=True)
-    worker.add_argument("--time-scale", type=float, required=True)
-    worker.add_argument("--tpm", type=int, default=8000)
-    worker.add_argument("--rpm", type=int, default=30)
-    worker.add_argument("--name", default="w")
-    worker.add_argument("--fallback", action="store_true")
     defaults = Config()
     parser.add_argument("--users", type=int, default=defaults.users)
     parser.add_argument("--noisy", type=int, default=defaults.noisy)
@@ -549,9 +535,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="the route every answer must take")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
-    if args.command == "worker":
-        asyncio.run(serve_worker(args))
-        return 0
     config = Config(users=args.users, noisy=args.noisy, sessions=args.sessions,
                     minutes=args.minutes, time_scale=args.time_scale, workers=args.workers,
                     redis_url=args.redis, faults=tuple(args.fault), fallback=args.fallback,

@@ -66,12 +66,20 @@ class Settings(BaseSettings):
     groq_max_retries: int = Field(2, ge=0, le=10)
     groq_max_retry_wait: float = Field(20.0, ge=0.0, le=600.0)
     groq_stream_stall_timeout: float = Field(10.0, gt=0.0, le=600.0)
+    #: Compress the limiter's minute and day this many times (load tests against
+    #: `sip dev fake-groq --time-scale N`); 1 in production.
+    sip_limits_time_scale: float = Field(1.0, gt=0.0, le=100_000.0)
+    #: Seconds between the limiter admitting a call and Groq counting it; the limiter
+    #: charges the refill a full Groq bucket loses meanwhile.
+    sip_limits_lag: float = Field(0.1, ge=0.0, le=10.0)
     sip_prices: Annotated[dict[str, tuple[float, float]], NoDecode] = Field(default_factory=dict)
 
     # Sip
     sip_data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("sip")))
     sip_database_url: str | None = None
     sip_redis_url: str | None = None
+    #: Namespace of every Redis key Sip writes (two deployments may share one Redis).
+    sip_redis_prefix: str = Field("sip", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
     sip_language: Literal["es", "en"] = "es"
     sip_kb_dir: Path | None = None
     sip_max_input_chars: int = Field(4000, ge=1, le=100_000)
@@ -85,6 +93,10 @@ class Settings(BaseSettings):
     sip_admin_key: SecretStr | None = None
     sip_host: str = "127.0.0.1"
     sip_port: int = Field(8000, ge=1, le=65535)
+    #: HTTP requests per minute per API key, and per client address on the web chat
+    #: (0 turns the limit off, e.g. behind a proxy that limits already).
+    sip_http_key_rpm: int = Field(600, ge=0)
+    sip_http_client_rpm: int = Field(60, ge=0)
 
     # Telegram
     telegram_bot_token: SecretStr | None = None

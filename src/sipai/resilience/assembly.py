@@ -44,24 +44,32 @@ class Resilience:
             await self.redis.aclose()
 
 
-def limits_from(settings: Settings, time_scale: float = 1.0) -> Limits:
-    """The per-model quotas from `GROQ_RPM`, `GROQ_TPM`, `GROQ_RPD` and `GROQ_TPD`."""
+def limits_from(settings: Settings, time_scale: float | None = None) -> Limits:
+    """The per-model quotas from `GROQ_RPM`, `GROQ_TPM`, `GROQ_RPD` and `GROQ_TPD`.
+
+    The periods are compressed by `time_scale` (default `SIP_LIMITS_TIME_SCALE`) and the
+    admission lag is `SIP_LIMITS_LAG`.
+    """
+    scale = settings.sip_limits_time_scale if time_scale is None else time_scale
     return Limits(settings.groq_rpm, settings.groq_tpm, settings.groq_rpd, settings.groq_tpd,
-                  time_scale=time_scale)
+                  time_scale=scale, lag=settings.sip_limits_lag)
 
 
-def build_resilience(settings: Settings, *, redis: Redis | None = None, prefix: str = "sip",
-                     time_scale: float = 1.0, max_wait: float | None = None) -> Resilience:
+def build_resilience(settings: Settings, *, redis: Redis | None = None, prefix: str | None = None,
+                     time_scale: float | None = None, max_wait: float | None = None
+                     ) -> Resilience:
     """Build the resilience parts: in memory, or in Redis when `SIP_REDIS_URL` is set.
 
-    `redis` overrides the connection made from the URL; `prefix` namespaces every Redis
-    key; `time_scale` compresses the limit periods as the Groq emulator does (benchmarks);
-    `max_wait` is the longest a call waits for budget (default `GROQ_MAX_RETRY_WAIT`, the
+    `redis` overrides the connection made from the URL; `prefix` (default
+    `SIP_REDIS_PREFIX`) namespaces every Redis key; `time_scale` (default
+    `SIP_LIMITS_TIME_SCALE`) compresses the limit periods as the Groq emulator does (load
+    tests); `max_wait` is the longest a call waits for budget (default `GROQ_MAX_RETRY_WAIT`, the
     same bound the retry policy puts on a `retry-after`).
     """
     if redis is None and settings.sip_redis_url:
         redis = Redis.from_url(settings.sip_redis_url)
     limits = limits_from(settings, time_scale)
+    prefix = settings.sip_redis_prefix if prefix is None else prefix
     breaker_config = BreakerConfig(probe_timeout=max(30.0, 2 * settings.groq_timeout))
     store: BudgetStore
     if redis is not None:

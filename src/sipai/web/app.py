@@ -27,6 +27,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from redis.asyncio import Redis
 
 from sipai import __version__
 from sipai.bootstrap import Sip, running_sip
@@ -38,7 +39,7 @@ from sipai.web.health import ReadinessProbe
 from sipai.web.live import MetricSampler
 from sipai.web.middleware import EdgeMiddleware
 from sipai.web.plugins import Plugin
-from sipai.web.ratelimit import RequestLimiter, SlidingWindowLimiter
+from sipai.web.ratelimit import RequestLimiter, edge_limiter
 
 STATIC_DIR = Path(__file__).parent / "static"
 DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
@@ -61,15 +62,17 @@ class WebOptions:
 
     #: Largest request body accepted (413 beyond).
     max_body_bytes: int = 256 * 1024
-    #: Requests per minute per API key (API and OpenAI-compatible routes).
-    key_rpm: int = 600
-    #: Requests per minute per client address on the web chat's routes.
-    client_rpm: int = 60
+    #: Requests per minute per API key (API and OpenAI-compatible routes); None takes
+    #: `SIP_HTTP_KEY_RPM` (600), 0 means no limit.
+    key_rpm: int | None = None
+    #: Requests per minute per client address on the web chat's routes; None takes
+    #: `SIP_HTTP_CLIENT_RPM` (60), 0 means no limit.
+    client_rpm: int | None = None
     #: Origins allowed by CORS; empty (the default) means CORS stays off.
     cors_origins: tuple[str, ...] = ()
     #: Seconds between samples of the 429 counters for the console's chart.
     sample_interval: float = 60.0
-    #: Replace the in-memory limiters (e.g. with Redis-backed ones for several workers).
+    #: Replace the limiters (in memory, or in Redis when `SIP_REDIS_URL` is set).
     key_limiter: RequestLimiter | None = None
     client_limiter: RequestLimiter | None = None
 
@@ -82,10 +85,17 @@ def create_app(sip: Sip | None = None, *, settings: Settings | None = None,
     config = sip.settings if sip is not None else settings
     assert config is not None
     options = options or WebOptions()
+    # Several workers share the edge limits through Redis, as they share Groq's budget.
+    shared = options.key_limiter is None or options.client_limiter is None
+    redis = Redis.from_url(config.sip_redis_url) if shared and config.sip_redis_url else None
+    key_rpm = config.sip_http_key_rpm if options.key_rpm is None else options.key_rpm
+    client_rpm = config.sip_http_client_rpm if options.client_rpm is None else options.client_rpm
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
+            if redis is not None:
+                stack.push_async_callback(redis.aclose)
             running = sip if sip is not None else await stack.enter_async_context(
                 running_sip(config))
             for plugin in plugins:
@@ -103,8 +113,11 @@ def create_app(sip: Sip | None = None, *, settings: Settings | None = None,
                   docs_url=None, redoc_url=None)
     app.state.sip = None
     app.state.access = AccessPolicy.from_settings(config)
-    app.state.key_limiter = options.key_limiter or SlidingWindowLimiter(options.key_rpm)
-    app.state.client_limiter = options.client_limiter or SlidingWindowLimiter(options.client_rpm)
+    prefix = config.sip_redis_prefix
+    app.state.key_limiter = options.key_limiter or edge_limiter(
+        key_rpm, scope="key", redis=redis, prefix=prefix)
+    app.state.client_limiter = options.client_limiter or edge_limiter(
+        client_rpm, scope="client", redis=redis, prefix=prefix)
     app.state.sampler = MetricSampler(options.sample_interval)
     app.state.readiness = ReadinessProbe()
     app.state.plugins = tuple(plugin.name for plugin in plugins)

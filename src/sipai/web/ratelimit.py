@@ -5,18 +5,26 @@ These guard the server, not Groq: Groq's own limits are the resilience layer's b
 the support service's (`SupportDeps.user_limiter`). A limiter here answers "how long must
 this caller wait" — 0 means go — and the edge turns a wait into 429 with `Retry-After`.
 
-:class:`SlidingWindowLimiter` keeps one deque of timestamps per caller in this process. A
-deployment with several workers can pass any object with the same `check` method (for
-example one backed by Redis) to `create_app`.
+:class:`SlidingWindowLimiter` keeps one deque of timestamps per caller in this process;
+:class:`RedisRequestLimiter` keeps a token bucket per caller in Redis, so several workers
+behind one load balancer enforce one limit (`create_app` picks it when `SIP_REDIS_URL` is
+set). Any object with the same `check` method can be passed to `create_app` instead.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
+
+from redis.asyncio import Redis
+
+from sipai.resilience.user_limits import CHECK
+
+log = logging.getLogger(__name__)
 
 
 class RequestLimiter(Protocol):
@@ -70,6 +78,34 @@ class SlidingWindowLimiter:
                 del self._hits[caller]
 
 
+class RedisRequestLimiter:
+    """`limit` requests per minute per caller, in bursts of up to `limit`, shared in Redis.
+
+    Each caller's allowance is a token bucket under `{prefix}:http:{scope}:<caller>`
+    (the per-user limiter's script). A Redis failure lets the request through: the edge
+    limit protects the server, it must not take it down with Redis.
+    """
+
+    def __init__(self, redis: Redis, limit: int, *, scope: str, prefix: str = "sip") -> None:
+        if limit < 1:
+            raise ValueError("limit must be ≥ 1")
+        self.redis = redis
+        self.capacity = float(limit)
+        self.rate = limit / 60.0
+        self.key = f"{prefix}:http:{scope}:"
+        self._check = redis.register_script(CHECK)
+
+    async def check(self, caller: str) -> float:
+        """Count one request for `caller` if allowed; otherwise return the wait in seconds."""
+        try:
+            raw: Any = await self._check(keys=[self.key + caller],
+                                         args=["", repr(self.capacity), repr(self.rate)])
+        except Exception as exc:
+            log.warning("ratelimit.store_failed", extra={"error": type(exc).__name__})
+            return 0.0
+        return float(raw.decode() if isinstance(raw, bytes) else raw)
+
+
 class Unlimited:
     """A limiter that never makes anyone wait (tests, trusted deployments)."""
 
@@ -78,4 +114,15 @@ class Unlimited:
         return 0.0
 
 
-__all__ = ["RequestLimiter", "SlidingWindowLimiter", "Unlimited"]
+def edge_limiter(limit: int, *, scope: str, redis: Redis | None = None,
+                 prefix: str = "sip") -> RequestLimiter:
+    """The limiter for `limit` requests per minute (0: none), in Redis when given one."""
+    if limit <= 0:
+        return Unlimited()
+    if redis is not None:
+        return RedisRequestLimiter(redis, limit, scope=scope, prefix=prefix)
+    return SlidingWindowLimiter(limit)
+
+
+__all__ = ["RedisRequestLimiter", "RequestLimiter", "SlidingWindowLimiter", "Unlimited",
+           "edge_limiter"]

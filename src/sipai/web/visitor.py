@@ -5,7 +5,7 @@ localStorage and sends it as `X-Sip-Visitor` on every call. The id is the visito
 credential: it is unguessable, it travels in a header (not in URLs that proxies log), and
 it maps to the customer id `web:<visitor>`, so a visitor can reach neither another
 visitor's conversation nor any API or Telegram customer. No API key is needed — customers
-use this page — but each client address is rate limited (`WebOptions.client_rpm`) and
+use this page — but each client address is rate limited (`SIP_HTTP_CLIENT_RPM`) and
 each customer by the support service's own per-user limit.
 """
 
