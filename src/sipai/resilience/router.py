@@ -21,11 +21,12 @@ unhealthy (:func:`~sipai.resilience.breaker.counts_against`) count against its b
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +39,7 @@ from sipai.errors import (
 )
 from sipai.llm.client import LLMClient
 from sipai.llm.retry import RetryPolicy
-from sipai.llm.types import ChatMessage, Completion, StreamEnd, TextDelta
+from sipai.llm.types import ChatMessage, Completion, StreamEnd, StreamEvent, TextDelta
 from sipai.observability import metrics
 from sipai.resilience.breaker import Breaker, counts_against
 
@@ -48,6 +49,8 @@ log = logging.getLogger(__name__)
 Shrink = Callable[[], Sequence[ChatMessage] | None]
 #: Shrinks tried for one model before giving up on it.
 MAX_SHRINKS = 2
+#: Opens one attempt on one model: (messages, model, retry policy) -> its events.
+_Call = Callable[[Sequence[ChatMessage], str, RetryPolicy], AsyncIterator[StreamEvent]]
 
 
 class _AlwaysClosed:
@@ -127,37 +130,37 @@ class ModelRouter:
     async def complete(self, messages: Sequence[ChatMessage], *, shrink: Shrink | None = None,
                        **params: Any) -> Routed:
         """The first answer the chain produces; AllModelsFailed if none does."""
-        errors: list[ProviderError] = []
-        for index, model in enumerate(self.models):
-            breaker = self._breakers(model)
-            if not await breaker.allow():
-                errors.append(CircuitOpen("breaker open", model=model))
-                continue
-            current = messages
-            policy = self._policy(index)
-            for attempt in range(MAX_SHRINKS + 1):
-                try:
-                    completion = await self.client.complete(current, model=model,
-                                                            retry=policy, **params)
-                except RequestTooLarge as error:
-                    smaller = shrink() if shrink and attempt < MAX_SHRINKS else None
-                    if smaller is None:
-                        errors.append(error)
-                        break
-                    current = smaller
-                    continue
-                except ProviderError as error:
-                    await self._failed(breaker, model, error, errors)
-                    if not error.fallback:
-                        raise AllModelsFailed(errors) from error
-                    break
-                await breaker.record(True)
-                return Routed(completion, model, index > 0, tuple(e.code for e in errors))
-        raise AllModelsFailed(errors)
+        async def once(current: Sequence[ChatMessage], model: str,
+                       policy: RetryPolicy) -> AsyncIterator[StreamEvent]:
+            yield StreamEnd(await self.client.complete(current, model=model, retry=policy,
+                                                       **params))
+
+        routed: Routed | None = None
+        async for event in self._route(messages, shrink, once):
+            if isinstance(event, Routed):
+                routed = event
+        # _route yields exactly one Routed and then ends, or raises AllModelsFailed.
+        assert routed is not None
+        return routed
 
     async def stream(self, messages: Sequence[ChatMessage], *, shrink: Shrink | None = None,
                      **params: Any) -> AsyncIterator[TextDelta | Routed]:
         """Deltas from the first model that starts answering, then a Routed."""
+        def call(current: Sequence[ChatMessage], model: str,
+                 policy: RetryPolicy) -> AsyncIterator[StreamEvent]:
+            return self.client.stream(current, model=model, retry=policy, **params)
+
+        # aclosing: a caller that stops reading closes the loop at once, as before the split.
+        async with contextlib.aclosing(self._route(messages, shrink, call)) as events:
+            async for event in events:
+                yield event
+
+    async def _route(self, messages: Sequence[ChatMessage], shrink: Shrink | None,
+                     call: _Call) -> AsyncGenerator[TextDelta | Routed, None]:
+        """The per-model loop both entry points share: breaker, deadline, shrink, hand-over.
+
+        `call` opens one attempt on one model; a completion is a stream with no deltas.
+        """
         errors: list[ProviderError] = []
         for index, model in enumerate(self.models):
             breaker = self._breakers(model)
@@ -169,8 +172,7 @@ class ModelRouter:
             for attempt in range(MAX_SHRINKS + 1):
                 started = False
                 try:
-                    async for event in self.client.stream(current, model=model, retry=policy,
-                                                          **params):
+                    async for event in call(current, model, policy):
                         if isinstance(event, TextDelta):
                             started = True
                             yield event
