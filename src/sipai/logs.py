@@ -17,10 +17,14 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+#: The shape of a Groq API key (shared with the reply guard, which blocks answers that hold one).
+GROQ_KEY_SHAPE = r"gsk_[A-Za-z0-9]{8,}"
+#: The shape of a Telegram bot token (also shared with the reply guard); a pattern, no secret.
+TELEGRAM_TOKEN_SHAPE = r"\b\d{6,12}:[A-Za-z0-9_-]{30,}"  # noqa: S105
 _KEY_SHAPES = re.compile(
-    r"gsk_[A-Za-z0-9]{8,}"  # Groq API keys
-    r"|\b\d{6,12}:[A-Za-z0-9_-]{30,}"  # Telegram bot tokens
-    r"|(?i:bearer)\s+[A-Za-z0-9._~+/=-]{12,}"  # Authorization headers
+    GROQ_KEY_SHAPE
+    + "|" + TELEGRAM_TOKEN_SHAPE
+    + r"|(?i:bearer)\s+[A-Za-z0-9._~+/=-]{12,}"  # Authorization headers
 )
 _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
     "message", "asctime", "taskName",

@@ -10,9 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from sipai.logs import GROQ_KEY_SHAPE, TELEGRAM_TOKEN_SHAPE
 from sipai.support.prompts import SYSTEM
 
-_KEY_SHAPES = re.compile(r"gsk_[A-Za-z0-9]{8,}|\b\d{6,12}:[A-Za-z0-9_-]{30,}|sk-[A-Za-z0-9]{20,}")
+# The key shapes the logs mask, plus OpenAI-style `sk-` keys.
+_KEY_SHAPES = re.compile("|".join((GROQ_KEY_SHAPE, TELEGRAM_TOKEN_SHAPE, r"sk-[A-Za-z0-9]{20,}")))
 _NGRAM = 8
 
 BLOCKED = {
