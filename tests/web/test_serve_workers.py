@@ -1,0 +1,125 @@
+"""Two `sip serve` processes sharing Redis stay inside one Groq budget (the emulator referees).
+
+The emulator allows 4 requests per minute, its minute compressed to 2 s; both workers are
+told the same (`GROQ_RPM=4`, `SIP_LIMITS_TIME_SCALE=30`). Customers write to both workers
+at once. With the limiter in Redis the emulator refuses nothing and every answer is the
+model's; with each worker counting only its own calls, the same load meets Groq's 429s —
+which is what makes the first result mean something.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from redis import Redis
+
+from sipai.dev.emulator import FakeGroqConfig
+from sipai.dev.limits import RateLimits
+from sipai.dev.server import FakeGroqHandle, run_fake_groq_in_thread
+from tests.conftest import CANARY_KEY
+
+from .test_serve import BANNER, SERVE, clean_env
+
+REDIS_URL = os.environ.get("SIP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+RPM, SCALE = 4, 30.0
+MESSAGES_PER_WORKER = 6
+
+
+@pytest.fixture
+def groq() -> Iterator[FakeGroqHandle]:
+    config = FakeGroqConfig(limits=RateLimits(rpm=RPM, tpm=0, rpd=0, tpd=0), time_scale=SCALE)
+    with run_fake_groq_in_thread(config) as handle:
+        yield handle
+
+
+@pytest.fixture
+def prefix() -> Iterator[str]:
+    name = f"siptest:{uuid.uuid4().hex[:12]}"
+    yield name
+    client = Redis.from_url(REDIS_URL)
+    keys = list(client.scan_iter(match=f"{name}:*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+@contextlib.contextmanager
+def workers(tmp_path: Path, groq: FakeGroqHandle, **shared: str) -> Iterator[list[str]]:
+    """Two `sip serve --port 0` processes configured only by the environment."""
+    processes, urls = [], []
+    try:
+        for name in ("one", "two"):
+            data = tmp_path / name
+            data.mkdir()
+            env = clean_env(data, GROQ_API_KEY=CANARY_KEY, GROQ_BASE_URL=groq.base_url,
+                            GROQ_FALLBACK_MODELS="", GROQ_RPM=str(RPM),
+                            SIP_LIMITS_TIME_SCALE=str(SCALE), SIP_CACHE_TTL="0", **shared)
+            process = subprocess.Popen([*SERVE, "--port", "0"], cwd=data, env=env,
+                                       stderr=subprocess.PIPE, text=True)
+            processes.append(process)
+            assert process.stderr is not None
+            url = next((m.group(1) for line in process.stderr if (m := BANNER.search(line))), None)
+            assert url, "the banner names the address"
+            urls.append(url)
+        for url in urls:
+            for _ in range(300):  # the banner comes before the lifespan has built Sip
+                with contextlib.suppress(httpx.HTTPError):
+                    if httpx.get(url + "/readyz", timeout=2).status_code == 200:
+                        break
+        yield urls
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+            assert process.stderr is not None
+            rest = process.stderr.read()
+            assert CANARY_KEY not in rest and "Traceback" not in rest
+
+
+async def load(urls: list[str]) -> list[str]:
+    """Every customer writes once to each worker, all at the same time; the reply routes."""
+    async with httpx.AsyncClient(timeout=60) as http:
+        async def turn(url: str, user: str) -> str:
+            response = await http.post(url + "/api/chat", json={
+                "user_id": user, "message": "wireguard conecta pero no tengo internet"})
+            response.raise_for_status()
+            return str(response.json()["route"])
+
+        return await asyncio.gather(*(turn(url, f"customer-{n}")
+                                      for n in range(MESSAGES_PER_WORKER) for url in urls))
+
+
+def wire(groq: FakeGroqHandle) -> dict[str, int]:
+    model = groq.stats()["by_model"].get("openai/gpt-oss-120b", {"by_status": {}})
+    return {str(status): int(count) for status, count in model["by_status"].items()}
+
+
+def test_two_workers_sharing_redis_keep_to_one_budget(tmp_path: Path, groq: FakeGroqHandle,
+                                                      prefix: str) -> None:
+    with workers(tmp_path, groq, SIP_REDIS_URL=REDIS_URL, SIP_REDIS_PREFIX=prefix) as urls:
+        routes = asyncio.run(load(urls))
+
+    assert routes == ["primary"] * (2 * MESSAGES_PER_WORKER), "every answer is the model's"
+    assert wire(groq) == {"200": 2 * MESSAGES_PER_WORKER}, "the emulator refused nothing"
+
+
+def test_without_redis_the_same_load_meets_429s(tmp_path: Path, groq: FakeGroqHandle) -> None:
+    with workers(tmp_path, groq) as urls:
+        asyncio.run(load(urls))
+
+    # Each worker believes it has the whole budget: together they overspend it.
+    assert wire(groq).get("429", 0) > 0
