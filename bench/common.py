@@ -60,7 +60,7 @@ class EmulatorSettings:
 
     def command(self) -> str:
         """The shell command that starts this emulator by hand."""
-        return "python -m bench.fake_groq --port 8900 " + " ".join(self.args())
+        return "sip dev fake-groq --port 8900 " + " ".join(self.args())
 
 
 @dataclass(slots=True)
@@ -101,10 +101,11 @@ class EmulatorProcess:
 def emulator(settings: EmulatorSettings) -> Iterator[EmulatorProcess]:
     """Start the emulator in its own process for the duration of the block.
 
-    It is `sip dev fake-groq` run through :mod:`bench.fake_groq`, which only makes sure
-    Nagle's algorithm is off on the emulator's connections (see there).
+    It is `sip dev fake-groq`, run with this interpreter (`python -m sipai`) so that it needs
+    no `sip` script on the PATH.
     """
-    command = [sys.executable, "-m", "bench.fake_groq", "--port", "0", *settings.args()]
+    command = [sys.executable, "-m", "sipai", "dev", "fake-groq", "--port", "0",
+               *settings.args()]
     log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed in the finally below
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True,
                                cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"})

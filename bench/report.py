@@ -146,9 +146,8 @@ def _header(results: dict[str, Any]) -> list[str]:
         f"{load1[0]:.2f}/{load1[1]:.2f}/{load1[2]:.2f} after — other work on the machine "
         "adds noise to wall times; CPU per turn is the steadier figure.",
         "- **Every figure is a ratio or a difference measured in the same run against the "
-        "same emulator**, started as a separate process (`python -m bench.fake_groq`, i.e. "
-        "`sip dev fake-groq` with Nagle's algorithm off, see *Method*), so the client "
-        "under test and the emulator never share an event loop.",
+        "same emulator**, started as a separate process (`sip dev fake-groq`), so the "
+        "client under test and the emulator never share an event loop.",
         "",
     ]
 
@@ -513,14 +512,11 @@ def _losses(results: dict[str, Any]) -> list[str]:
 def _method() -> list[str]:
     return [
         "## Method and caveats", "",
-        "- The emulator is `sip dev fake-groq` started through `python -m bench.fake_groq`, "
-        "which only creates its listening socket with `IPPROTO_TCP`. "
-        "`sipai.dev.server.bind_socket` creates it with protocol 0; asyncio then does not "
-        "recognise the accepted connections as TCP and leaves Nagle's algorithm on, and every "
-        "request after the first on a kept-alive connection waits about 40 ms for the "
-        "client's delayed ACK. That would add the same 40 ms to every contender and drown "
-        "the overheads; the wrapper changes nothing else and steps aside once `bind_socket` "
-        "is fixed.",
+        "- The emulator is `sip dev fake-groq`. Its listening socket is created with "
+        "`IPPROTO_TCP` (`sipai.dev.server.bind_socket`) so that asyncio turns Nagle's "
+        "algorithm off on the accepted connections; with it on, every request after the "
+        "first on a kept-alive connection would wait about 40 ms for the client's delayed "
+        "ACK, the same 40 ms for every contender, drowning the overheads.",
         "- LiteLLM sends its requests through aiohttp (its default transport), the others "
         "through httpx; aiohttp handles many connections more cheaply, which is why LiteLLM "
         "can match or beat the raw SDK at 100 users. The floor is still the official SDK, "

@@ -77,14 +77,13 @@ def run(parts: Sequence[str], out: Path, *, quick: bool = False,
 def _run(parts: Sequence[str], out: Path, *, quick: bool,
          progress: Callable[[str], None]) -> dict[str, Any]:
     from bench import charts, report
-    from bench.fake_groq import needs_patch
 
     started = time.perf_counter()
     results: dict[str, Any] = {"meta": {
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(), "quick": quick, "parts": list(parts),
         "load_average_before": list(os.getloadavg()),
-        "emulator_nagle_workaround": needs_patch(), "durations_s": {}}}
+        "durations_s": {}}}
     runners = _runners(quick)
     for part in parts:
         progress(f"[bench] {part} …")

@@ -3,7 +3,7 @@
 No timed assertions: benchmarks live in bench/, and these tests only check that every part
 runs against a real emulator process, produces the figures the report needs, and that the
 report, charts and JSON are written. The helpers' arithmetic (percentiles, fairness, budget
-use, censoring, distractor generation, the emulator wrapper's socket) is checked exactly.
+use, censoring, distractor generation, the emulator's socket) is checked exactly.
 """
 
 from __future__ import annotations
@@ -168,10 +168,10 @@ def test_perturbed_copies_have_new_ids_and_keep_their_length() -> None:
         assert len(copy.intro.split()) == len(source.intro.split())
 
 
-def test_the_emulator_wrapper_turns_nagle_off() -> None:
-    from bench.fake_groq import bind_tcp_socket
+def test_the_emulator_socket_turns_nagle_off() -> None:
+    from sipai.dev.server import bind_socket
 
-    sock = bind_tcp_socket("127.0.0.1", 0)
+    sock = bind_socket("127.0.0.1", 0)
     try:
         assert sock.proto == socket.IPPROTO_TCP  # what asyncio needs to set TCP_NODELAY
     finally:
