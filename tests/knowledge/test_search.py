@@ -102,3 +102,20 @@ def test_in_memory_knowledge_base_from_articles(kb: KnowledgeBase) -> None:
     assert copy.version == kb.version
     assert [p.article_id for p in copy.search("me cobraron dos veces")] == \
         [p.article_id for p in kb.search("me cobraron dos veces")]
+
+
+def test_naming_one_app_demotes_articles_about_only_the_other() -> None:
+    from sipai.knowledge.chunking import Chunk
+    from sipai.knowledge.retriever import OTHER_PRODUCT_FACTOR, named_products, product_factor
+
+    def chunk(*tags: str) -> Chunk:
+        return Chunk("a", "a", "es", "t", "", 0, "x", tags=tags)
+
+    assert named_products("mi WireGuard no conecta") == {"wireguard"}
+    assert named_products("wg o Outline?") == {"wireguard", "outline"}
+    assert named_products("la vpn no conecta") == frozenset()
+    named = named_products("wireguard no conecta")
+    assert product_factor(chunk("outline", "no-conecta"), named) == OTHER_PRODUCT_FACTOR
+    assert product_factor(chunk("wireguard", "outline"), named) == 1.0  # about both
+    assert product_factor(chunk("pagos"), named) == 1.0  # about neither
+    assert product_factor(chunk("outline"), frozenset()) == 1.0  # nothing named

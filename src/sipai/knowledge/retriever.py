@@ -16,6 +16,11 @@ first need (:meth:`Retriever.prepare` builds it up front), and its closest index
 join the query at :data:`TYPO_WEIGHT`; across
 languages this catches cognates ("configuro" ≈ "configure", "instalo" ≈ "install").
 
+The VPN apps are products the customer names: a question that names one app and not the
+other ("mi WireGuard no conecta") scales the articles about only the other app (tagged
+with it and not with the named one) by :data:`OTHER_PRODUCT_FACTOR`, so an Outline article
+whose words match well ("no conecta") does not outrank the WireGuard ones.
+
 Besides its score every hit carries `match`, the share of the query's weight (idf-weighted
 terms the customer wrote) that the passage contains: 0 means none, 1 means all. Unlike the
 raw score it is comparable across queries, which is what confidence decisions need.
@@ -24,6 +29,7 @@ raw score it is comparable across queries, which is what confidence decisions ne
 from __future__ import annotations
 
 import heapq
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final
@@ -35,7 +41,8 @@ from sipai.knowledge.chunking import Chunk
 from sipai.knowledge.typos import TypoIndex
 from sipai.text.language import detect_language
 
-__all__ = ["OTHER_LANGUAGE_FACTOR", "Hit", "Retriever"]
+__all__ = ["OTHER_LANGUAGE_FACTOR", "OTHER_PRODUCT_FACTOR", "Hit", "Retriever",
+           "named_products"]
 
 #: Score multiplier for passages not in the user's language.
 OTHER_LANGUAGE_FACTOR: Final = 0.5
@@ -46,6 +53,27 @@ OTHER_LANGUAGE_FACTOR: Final = 0.5
 UNKNOWN_TERM_SHARE: Final = 1.0
 #: Weight of the terms a misspelt query word is corrected to.
 TYPO_WEIGHT: Final = 0.8
+#: Score multiplier for articles about only a product the query does not name, when it
+#: names another one.
+OTHER_PRODUCT_FACTOR: Final = 0.4
+#: The products a customer names, by the article tag that marks articles about them.
+PRODUCTS: Final = {
+    "wireguard": re.compile(r"\b(?:wire\s?guard|wg)\b", re.IGNORECASE),
+    "outline": re.compile(r"\boutline\b", re.IGNORECASE),
+}
+
+
+def named_products(query: str) -> frozenset[str]:
+    """The product tags whose names the query contains."""
+    return frozenset(tag for tag, name in PRODUCTS.items() if name.search(query))
+
+
+def product_factor(chunk: Chunk, named: frozenset[str]) -> float:
+    """:data:`OTHER_PRODUCT_FACTOR` for a chunk about only products the query did not name."""
+    if not named:
+        return 1.0
+    about = PRODUCTS.keys() & set(chunk.tags)
+    return OTHER_PRODUCT_FACTOR if about and not about & named else 1.0
 
 
 @dataclass(frozen=True)
@@ -129,6 +157,7 @@ class Retriever:
         limit = max(32, k * 16)
         candidates: list[tuple[float, Chunk, _LanguageIndex, int]] = []
         queries: dict[str, tuple[dict[str, float], float]] = {}
+        named = named_products(query)
         for index in self._indexes:
             weights, written = index.weigh(query, expand, correct=expand)
             if not weights:
@@ -136,7 +165,9 @@ class Retriever:
             queries[index.language] = (weights, written)
             factor = 1.0 if index.language == preferred else self.other_language_factor
             for doc, score in index.bm25.top(weights, limit).items():
-                candidates.append((score * factor, index.chunks[doc], index, doc))
+                chunk = index.chunks[doc]
+                candidates.append((score * factor * product_factor(chunk, named), chunk,
+                                   index, doc))
 
         def match(index: _LanguageIndex, doc: int) -> float:
             weights, written = queries[index.language]
