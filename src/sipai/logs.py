@@ -28,6 +28,7 @@ _KEY_SHAPES = re.compile(
 )
 _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
     "message", "asctime", "taskName",
+    "color_message",  # uvicorn's copy of the event with terminal colour codes
 }
 MASK = "[REDACTED]"
 

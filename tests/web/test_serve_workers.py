@@ -123,3 +123,44 @@ def test_without_redis_the_same_load_meets_429s(tmp_path: Path, groq: FakeGroqHa
 
     # Each worker believes it has the whole budget: together they overspend it.
     assert wire(groq).get("429", 0) > 0
+
+
+def test_serve_workers_share_one_port(tmp_path: Path, prefix: str) -> None:
+    env = clean_env(tmp_path, SIP_REDIS_URL=REDIS_URL, SIP_REDIS_PREFIX=prefix)
+    process = subprocess.Popen([*SERVE, "--port", "0", "--workers", "2"], cwd=tmp_path,
+                               env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stderr is not None
+        banner = next(line for line in process.stderr if BANNER.search(line))
+        url = BANNER.search(banner).group(1)  # type: ignore[union-attr]
+        answered: set[str] = set()
+        for _ in range(300):
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(url + "/readyz", timeout=2).status_code == 200:
+                    break
+        replies = [httpx.post(url + "/api/chat", timeout=30, json={
+            "user_id": f"w{n}", "message": "wireguard no conecta"}) for n in range(6)]
+        answered = {r.json()["sources"][0]["id"] for r in replies}
+    finally:
+        process.send_signal(signal.SIGINT)
+        status = process.wait(timeout=60)
+    assert "2 workers" in banner
+    assert all(r.status_code == 200 for r in replies)
+    assert answered == {"wg-handshake-fails-es"}
+    assert status == 0, "the supervisor stops its workers and exits cleanly"
+
+
+def test_several_workers_need_redis_and_the_webhook(tmp_path: Path) -> None:
+    from sipai.cli.serve import workers_refusal
+
+    from .conftest import web_settings
+
+    result = subprocess.run([*SERVE, "--port", "0", "--workers", "2"], cwd=tmp_path,
+                            env=clean_env(tmp_path), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: --workers 2 needs SIP_REDIS_URL: the workers share Groq's budget, the "
+        "breakers and the rate limits through Redis"]
+    polling = web_settings(tmp_path, sip_redis_url=REDIS_URL, telegram_bot_token="1:abc")
+    assert "TELEGRAM_WEBHOOK_URL" in (workers_refusal(3, polling) or "")
+    assert workers_refusal(1, web_settings(tmp_path)) is None
