@@ -66,7 +66,11 @@ def create_engine_for(url: str, *, echo: bool = False, **kwargs: Any) -> AsyncEn
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """The session factory a `SqlUnitOfWork` opens its sessions from."""
+    """A session factory bound to `engine`, for `SqlUnitOfWork` (which uses its engine).
+
+    A unit of work runs on a plain connection of that engine; passing the engine itself to
+    `SqlUnitOfWork` does the same. Sessions from this factory suit ad-hoc ORM-style use.
+    """
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 

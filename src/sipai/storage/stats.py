@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, String, and_, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -145,7 +145,7 @@ def _within(column: ColumnElement[Any], since: datetime, until: datetime) -> Col
     return and_(column >= since, column < until)
 
 
-async def usage_totals(session: AsyncSession, since: datetime, until: datetime,
+async def usage_totals(connection: AsyncConnection, since: datetime, until: datetime,
                        user_id: str | None = None) -> UsageTotals:
     """Sum the usage records in `[since, until)`, for everyone or one customer."""
     query = select(
@@ -157,7 +157,7 @@ async def usage_totals(session: AsyncSession, since: datetime, until: datetime,
     ).where(_within(usage.c.created_at, since, until))
     if user_id is not None:
         query = query.where(usage.c.user_id == user_id)
-    row = (await session.execute(query)).one()
+    row = (await connection.execute(query)).one()
     return UsageTotals(calls=int(row[0]), errors=int(row[1]), prompt_tokens=int(row[2]),
                        completion_tokens=int(row[3]), cost_usd=float(row[4]))
 
@@ -165,16 +165,16 @@ async def usage_totals(session: AsyncSession, since: datetime, until: datetime,
 class SqlStatsQueries:
     """`StatsQueries` on SQLAlchemy: aggregates in SQL, one query per figure family."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
 
     @property
     def _is_postgres(self) -> bool:
-        return self._session.get_bind().dialect.name == "postgresql"
+        return self._connection.dialect.name == "postgresql"
 
     async def summary(self, since: datetime, until: datetime) -> StatsSummary:
         """Totals over `[since, until)`."""
-        run = self._session.execute
+        run = self._connection.execute
         window = _within(messages.c.created_at, since, until)
         started = (await run(select(func.count()).select_from(conversations).where(
             _within(conversations.c.created_at, since, until)))).scalar_one()
@@ -204,7 +204,7 @@ class SqlStatsQueries:
         return StatsSummary(
             since=since, until=until, conversations=started, turns=turns, users=users,
             answers=answers, unanswered=unanswered, modes=modes,
-            usage=await usage_totals(self._session, since, until), tickets=ticket_counts,
+            usage=await usage_totals(self._connection, since, until), tickets=ticket_counts,
             feedback_up=ratings.get(1, 0), feedback_down=ratings.get(-1, 0),
             latency_p50_ms=p50, latency_p95_ms=p95,
         )
@@ -212,7 +212,7 @@ class SqlStatsQueries:
     async def daily(self, since: datetime, until: datetime) -> list[DayStats]:
         """One row per UTC day in `[since, until)`, days without activity included."""
         days = utc_days(since, until)
-        run = self._session.execute
+        run = self._connection.execute
         acc: dict[str, dict[str, Any]] = {
             d.isoformat(): {"modes": {}} for d in days
         }
@@ -261,12 +261,12 @@ class SqlStatsQueries:
                                                                           float | None]:
         where = self._answer_latencies(since, until)
         if self._is_postgres:
-            row = (await self._session.execute(select(
+            row = (await self._connection.execute(select(
                 func.percentile_cont(0.5).within_group(messages.c.latency_ms),
                 func.percentile_cont(0.95).within_group(messages.c.latency_ms),
             ).where(where))).one()
             return _float(row[0]), _float(row[1])
-        values = (await self._session.execute(
+        values = (await self._connection.execute(
             select(messages.c.latency_ms).where(where))).scalars().all()
         return _quantiles(values)
 
@@ -275,14 +275,14 @@ class SqlStatsQueries:
         day = utc_day(messages.c.created_at)
         where = self._answer_latencies(since, until)
         if self._is_postgres:
-            rows = await self._session.execute(select(
+            rows = await self._connection.execute(select(
                 day,
                 func.percentile_cont(0.5).within_group(messages.c.latency_ms),
                 func.percentile_cont(0.95).within_group(messages.c.latency_ms),
             ).where(where).group_by(day))
             return {d: (_float(p50), _float(p95)) for d, p50, p95 in rows}
         by_day: dict[str, list[int]] = defaultdict(list)
-        for d, latency in await self._session.execute(select(day, messages.c.latency_ms)
+        for d, latency in await self._connection.execute(select(day, messages.c.latency_ms)
                                                       .where(where)):
             by_day[d].append(latency)
         return {d: _quantiles(values) for d, values in by_day.items()}

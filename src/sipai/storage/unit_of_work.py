@@ -8,7 +8,7 @@
 Leaving the block without `commit()` (or by an exception) rolls back whatever was not
 committed. `commit()` may be called more than once in a block. A unit of work is opened
 by one task at a time: build one per request or task (it is cheap, it holds only the
-session factory); entering one that is already open raises RuntimeError.
+engine); entering one that is already open raises RuntimeError.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from types import TracebackType
 from typing import Self
 
 from sqlalchemy import delete, exists, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from sipai.storage.repository import (
     ConversationRepository,
@@ -132,49 +132,70 @@ class UnitOfWork(ABC):
 
 
 class SqlUnitOfWork(UnitOfWork):
-    """The unit of work on a SQLAlchemy `AsyncSession` (SQLite or PostgreSQL)."""
+    """The unit of work on one SQLAlchemy `AsyncConnection` (SQLite or PostgreSQL).
 
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession], *,
+    The repositories run Core statements, so an ORM `AsyncSession` would add only its own
+    bookkeeping to every statement and commit; a plain connection does the same work.
+    """
+
+    def __init__(self, engine: AsyncEngine | async_sessionmaker[AsyncSession], *,
                  writer_lock: asyncio.Lock | None = None) -> None:
-        """`writer_lock`, shared by every unit of work of one SQLite database, makes them
-        queue in the event loop (first come, first served) instead of spinning in SQLite's
-        busy timeout, which under a burst of customers ends in "database is locked"."""
+        """`engine` is where connections come from (a factory from `create_session_factory`
+        is accepted too: its engine is used). `writer_lock`, shared by every unit of work
+        of one SQLite database, makes them queue in the event loop (first come, first
+        served) instead of spinning in SQLite's busy timeout, which under a burst of
+        customers ends in "database is locked"."""
         super().__init__()
-        self._session_factory = session_factory
-        self._session: AsyncSession | None = None
+        if isinstance(engine, async_sessionmaker):
+            engine = engine.kw["bind"]
+        if not isinstance(engine, AsyncEngine):
+            raise TypeError("SqlUnitOfWork needs an AsyncEngine or a session factory bound to one")
+        self._engine = engine
+        self._connection: AsyncConnection | None = None
         self._writer_lock = writer_lock
         self._holds_lock = False
 
     @property
-    def session(self) -> AsyncSession:
-        """The open session (for queries the repositories do not offer)."""
+    def connection(self) -> AsyncConnection:
+        """The open connection (for queries the repositories do not offer)."""
         self._ensure_open()
-        assert self._session is not None
-        return self._session
+        assert self._connection is not None
+        return self._connection
+
+    @property
+    def session(self) -> AsyncConnection:
+        """The open connection, under the name it had when it was an `AsyncSession`."""
+        return self.connection
 
     async def _begin(self) -> None:
         if self._writer_lock is not None:
             await self._writer_lock.acquire()
             self._holds_lock = True
-        session = self._session = self._session_factory()
-        self.conversations = SqlConversationRepository(session)
-        self.messages = SqlMessageRepository(session)
-        self.tickets = SqlTicketRepository(session)
-        self.feedback = SqlFeedbackRepository(session)
-        self.usage = SqlUsageRepository(session)
-        self.stats = SqlStatsQueries(session)
+        try:
+            connection = self._connection = await self._engine.connect()
+        except BaseException:
+            await self._close()
+            raise
+        self.conversations = SqlConversationRepository(connection)
+        self.messages = SqlMessageRepository(connection)
+        self.tickets = SqlTicketRepository(connection)
+        self.feedback = SqlFeedbackRepository(connection)
+        self.usage = SqlUsageRepository(connection)
+        self.stats = SqlStatsQueries(connection)
 
     async def _commit(self) -> None:
-        await self.session.commit()
+        await self.connection.commit()
 
     async def _rollback(self) -> None:
-        await self.session.rollback()
+        if self.connection.in_transaction():
+            await self.connection.rollback()
 
     async def _close(self) -> None:
         try:
-            if self._session is not None:
-                await self._session.close()
-                self._session = None
+            if self._connection is not None:
+                # Rolls back a transaction still open (the pool then skips its own reset).
+                await self._connection.close()
+                self._connection = None
         finally:
             if self._holds_lock and self._writer_lock is not None:
                 self._holds_lock = False
@@ -182,7 +203,7 @@ class SqlUnitOfWork(UnitOfWork):
 
     async def forget(self, user_id: str) -> dict[str, int]:
         """Erase every row that belongs to the customer; returns counts per kind of row."""
-        run = self.session.execute
+        run = self.connection.execute
         theirs = select(conversations.c.id).where(conversations.c.user_id == user_id)
         their_messages = select(messages.c.id).where(
             or_(messages.c.user_id == user_id, messages.c.conversation_id.in_(theirs)))
@@ -212,7 +233,7 @@ class SqlUnitOfWork(UnitOfWork):
             conversations.c.status == "ended",
             func.coalesce(conversations.c.ended_at, conversations.c.updated_at) < cutoff,
             ~has_active_ticket)
-        doomed = list((await self.session.execute(query)).scalars())
+        doomed = list((await self.connection.execute(query)).scalars())
         purged = 0
         for start in range(0, len(doomed), _CHUNK):
             purged += await self._purge(doomed[start:start + _CHUNK])
@@ -222,7 +243,7 @@ class SqlUnitOfWork(UnitOfWork):
         return purged
 
     async def _purge(self, ids: Sequence[str]) -> int:
-        run = self.session.execute
+        run = self.connection.execute
         doomed_messages = select(messages.c.id).where(messages.c.conversation_id.in_(ids))
         # The foreign keys would do this too; doing it here keeps it independent of them.
         await run(update(feedback)
