@@ -374,6 +374,7 @@ class TelegramCustomer(ChatReader):
         chat_id: int | None = None,
         chat_type: str = "private",
         first_name: str = "Ana",
+        last_name: str | None = None,
         username: str | None = "ana_vpn",
         language_code: str | None = "es",
         chat_title: str = "VPN group",
@@ -382,6 +383,8 @@ class TelegramCustomer(ChatReader):
         self.user_id = user_id
         self.chat_type = chat_type
         self.user: JSONDict = {"id": user_id, "is_bot": False, "first_name": first_name}
+        if last_name:
+            self.user["last_name"] = last_name
         if username:
             self.user["username"] = username
         if language_code:

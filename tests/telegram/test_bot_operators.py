@@ -34,7 +34,7 @@ async def test_humano_posts_the_ticket_and_the_operator_reply_reaches_the_custom
 
         ticket_post = await admin.wait_for_reply()
         assert ticket_post.plain_text.startswith("🎫 Ticket #1 · telegram")
-        assert "tg:6101" in ticket_post.plain_text
+        assert "Cliente: Ana (@ana_vpn, tg:6101) · motivo: requested" in ticket_post.plain_text
         assert "user: Mi WireGuard no conecta desde ayer" in ticket_post.plain_text  # summary
         assert [(b.text, b.callback_data) for b in ticket_post.buttons] == [
             ("🙋 Tomar el ticket", "take:1")]
@@ -50,7 +50,8 @@ async def test_humano_posts_the_ticket_and_the_operator_reply_reaches_the_custom
         # From now on the customer's messages go to the operator, not to Sip.
         await customer.send_text("La app oficial en Android <12>")
         forwarded = await admin.wait_for_reply()
-        assert forwarded.plain_text == "💬 #1 · cliente tg:6101:\nLa app oficial en Android <12>"
+        assert forwarded.plain_text == \
+            "💬 #1 · cliente Ana (@ana_vpn, tg:6101):\nLa app oficial en Android <12>"
         assert forwarded.reply_to_message_id == ticket_post.message_id
         await customer.assert_silent(0.5)
 
@@ -197,7 +198,7 @@ async def test_a_group_ticket_is_answered_in_the_group(
         await operator.reply_to_bot(ticket_post, "Te escribo por aquí")
         _, relayed = await member.replies(count=2)
         assert relayed.text == "👤 Soporte:\nTe escribo por aquí"
-        [ticket] = await bot.tickets("tg:6107")
+        [ticket] = await bot.tickets("tg:6107:-6300")  # the (person, group)'s own ticket
     assert bot.running.errors == []
     assert ticket.chat_id == -6300
 

@@ -7,6 +7,7 @@
     delivery.py    HTML with plain-text fallback; optional methods that degrade
     keyboards.py   👍/👎, "talk to a person", sources; "take" for operators
     operators.py   tickets in the admin chat, relay both ways, /cerrar
+    customers.py   customer ids: tg:<user> in private, tg:<user>:<chat> per group; names
     errors.py      the one error handler
     webhook.py     POST /telegram/webhook and the `sip serve` plugin
     texts.py       the bot's fixed texts (es/en)

@@ -7,7 +7,11 @@
     /humano /human           a ticket for a person (also the "talk to a person" button)
     /fin /end                end the conversation (and close an open ticket)
 
-While an operator has the customer's ticket, their messages go to the operator instead
+Each handler talks for the customer id of the chat it runs in
+(:func:`~sipai.channels.telegram.customers.customer_for`): a person's private chat and each
+group they use are separate conversations, tickets and ratings, so nothing said in private
+is in the model's context (or the answer) in a group. While an operator has the customer's
+ticket, their messages go to the operator instead
 (:class:`~sipai.channels.telegram.operators.OperatorDesk`). Domain errors the customer can
 fix (empty or too long text) get their fixed explanation here; anything else goes to the
 error handler.
@@ -23,6 +27,7 @@ from telegram.constants import ChatType, MessageEntityType
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
+from sipai.channels.telegram.customers import customer_for, on_behalf_of
 from sipai.channels.telegram.delivery import Capabilities, send_plain
 from sipai.channels.telegram.keyboards import (
     FeedbackPress,
@@ -32,7 +37,7 @@ from sipai.channels.telegram.keyboards import (
     sources_line,
     without_feedback,
 )
-from sipai.channels.telegram.operators import OperatorDesk, customer_id
+from sipai.channels.telegram.operators import OperatorDesk
 from sipai.channels.telegram.streaming import LiveAnswer, StreamingPolicy
 from sipai.channels.telegram.texts import language_of, say
 from sipai.errors import NotFound
@@ -93,13 +98,13 @@ class CustomerChat:
                                                    service=SERVICE_NAME))
 
     async def new(self, update: Update, context: Context) -> None:
-        """Start a fresh conversation."""
+        """Start a fresh conversation (in this chat only: a group's is not the private one)."""
         chat, user = update.effective_chat, update.effective_user
         if chat is None or user is None:
             return
         language = self.language(user)
-        await conversations.new_conversation(self.deps, customer_id(user.id), channel="telegram",
-                                             language=language)
+        await conversations.new_conversation(self.deps, customer_for(user, chat),
+                                             channel="telegram", language=language)
         await send_plain(context.bot, chat.id, service_text("new_conversation", language))
 
     async def human(self, update: Update, context: Context) -> None:
@@ -110,11 +115,11 @@ class CustomerChat:
         await self._escalate(context.bot, chat, user)
 
     async def end(self, update: Update, context: Context) -> None:
-        """End the conversation; an open ticket is closed and the operators told."""
+        """End this chat's conversation; its open ticket is closed and the operators told."""
         chat, user = update.effective_chat, update.effective_user
         if chat is None or user is None:
             return
-        user_id = customer_id(user.id)
+        user_id = customer_for(user, chat)
         closed = await self.desk.customer_ended(user_id)
         ended = await conversations.end_conversation(self.deps, user_id) or closed
         language = self.language(user)
@@ -147,8 +152,8 @@ class CustomerChat:
         if not private and not addressed_to_bot(message, context.bot):
             return
         text = message.text if private else without_mention(message.text, context.bot)
-        user_id = customer_id(user.id)
-        if text.strip() and await self.desk.forward_if_taken(user_id, text, chat.id):
+        user_id = customer_for(user, chat)
+        if text.strip() and await self.desk.forward_if_taken(user_id, text, chat.id, user=user):
             return
         await self.answer(context.bot, chat, user, text,
                           quote=None if private else message.message_id,
@@ -156,19 +161,24 @@ class CustomerChat:
 
     async def answer(self, bot: Bot, chat: Chat, user: User, text: str, *,
                      quote: int | None = None, update_id: int | None = None) -> Reply | None:
-        """Stream Sip's answer to `text` into `chat`; None when the text was rejected."""
+        """Stream Sip's answer to `text` into `chat`; None when the text was rejected.
+
+        The turn belongs to `user` in `chat` (their group conversation in a group); a ticket
+        the service opens meanwhile is posted to operators with `user`'s name.
+        """
         started = time.perf_counter()
-        user_id = customer_id(user.id)
+        user_id = customer_for(user, chat)
         reply: Reply | None = None
         live = LiveAnswer(bot, chat.id, private=chat.type == ChatType.PRIVATE,
                           capabilities=self.capabilities, policy=self.policy, quote=quote)
         async with live:
             try:
-                async for event in stream(self.deps, user_id, text, channel="telegram"):
-                    if isinstance(event, TextDelta):
-                        live.push(event.text)
-                    else:
-                        reply = event
+                with on_behalf_of(user):
+                    async for event in stream(self.deps, user_id, text, channel="telegram"):
+                        if isinstance(event, TextDelta):
+                            live.push(event.text)
+                        else:
+                            reply = event
             except InputProblem as problem:
                 await live.finish(problem.for_user(self.language(user)))
                 return None
@@ -190,7 +200,7 @@ class CustomerChat:
     # --- buttons -----------------------------------------------------------------------------
 
     async def button(self, update: Update, context: Context) -> None:
-        """👍 / 👎 and "talk to a person" under an answer."""
+        """👍 / 👎 and "talk to a person" under an answer (for the chat the answer is in)."""
         query = update.callback_query
         if query is None:
             return
@@ -199,8 +209,10 @@ class CustomerChat:
         language = self.language(user)
         message = query.message if isinstance(query.message, Message) else None
         if isinstance(press, FeedbackPress):
+            # The pressed message's chat: a rating in a group is for the group's answer.
+            chat = query.message.chat if query.message is not None else None
             try:
-                await conversations.feedback(self.deps, customer_id(user.id), press.rating,
+                await conversations.feedback(self.deps, customer_for(user, chat), press.rating,
                                              message_id=press.message_id)
             except NotFound:
                 await query.answer(say("not_yours", language))
@@ -221,9 +233,10 @@ class CustomerChat:
 
     async def _escalate(self, bot: Bot, chat: Chat, user: User) -> None:
         language = self.language(user)
-        ticket, created = await conversations.escalate(
-            self.deps, customer_id(user.id), "requested", channel="telegram", chat_id=chat.id,
-            language=language)
+        with on_behalf_of(user):
+            ticket, created = await conversations.escalate(
+                self.deps, customer_for(user, chat), "requested", channel="telegram",
+                chat_id=chat.id, language=language)
         key = "ticket_opened" if created else "ticket_exists"
         await send_plain(bot, chat.id, service_text(key, language, ticket=ticket.id))
 

@@ -11,6 +11,11 @@ Telegram delivers those only from the chat's members. A reply identifies its tic
 🎫 message id stored on the ticket, or by the `#N` tag the bot writes at the start of every
 message it posts there, so it works across restarts and workers. Operators' replies are
 stored in the conversation as answers with mode "human".
+
+A ticket belongs to one customer id (:mod:`~sipai.channels.telegram.customers`): a ticket
+opened in a group is the (person, group)'s, is answered in that group, and is never mixed
+with the person's private conversation. Posts name the customer (``Ana (@ana, tg:6101)``)
+when the handler that opened the ticket knew who they are; names go to the admin chat only.
 """
 
 from __future__ import annotations
@@ -25,6 +30,15 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
+from sipai.channels.telegram.customers import (
+    CUSTOMER_PREFIX,
+    current_customer,
+    customer_id,
+    customer_label,
+    in_group,
+    telegram_chat_id,
+    telegram_user_id,
+)
 from sipai.channels.telegram.delivery import send_html, send_plain
 from sipai.channels.telegram.keyboards import TakePress, parse_callback, ticket_keyboard
 from sipai.channels.telegram.texts import language_of, say
@@ -35,22 +49,8 @@ from sipai.support.service import SupportDeps
 
 log = logging.getLogger(__name__)
 
-CUSTOMER_PREFIX = "tg:"
 _TAG = re.compile(r"#(\d{1,12})\b")
 _SUMMARY_CHARS = 2500
-
-
-def customer_id(telegram_user_id: int) -> str:
-    """Sip's user id for a Telegram user (``tg:<id>``), distinct from web or CLI users."""
-    return f"{CUSTOMER_PREFIX}{telegram_user_id}"
-
-
-def telegram_user_id(customer: str) -> int | None:
-    """The Telegram user id inside a ``tg:<id>`` user id, or None for other channels."""
-    if not customer.startswith(CUSTOMER_PREFIX):
-        return None
-    number = customer[len(CUSTOMER_PREFIX):]
-    return int(number) if number.lstrip("-").isdigit() else None
 
 
 def display_name(user: User | None) -> str:
@@ -76,13 +76,20 @@ class OperatorDesk:
     # --- tickets into the admin chat ------------------------------------------------------
 
     async def announce(self, ticket: Ticket, language: str) -> None:
-        """Post a new ticket to the admin chat with its summary and "take"; store the post's id."""
+        """Post a new ticket to the admin chat with its summary and "take"; store the post's id.
+
+        The customer is named when the handler that opened it runs
+        :func:`~sipai.channels.telegram.customers.on_behalf_of` them.
+        """
         if self.admin_chat_id is None or ticket.id is None:
             return
         summary = ticket.summary.strip()[-_SUMMARY_CHARS:] or say("admin_no_summary",
                                                                    self.language)
-        body = say("admin_ticket", self.language, ticket=ticket.id, channel=ticket.channel,
-                   user=html.escape(ticket.user_id), name="",
+        channel = html.escape(ticket.channel)
+        if in_group(ticket.user_id):
+            channel += say("admin_in_group", self.language)
+        body = say("admin_ticket", self.language, ticket=ticket.id, channel=channel,
+                   user=customer_label(ticket.user_id, current_customer()),
                    reason=html.escape(ticket.reason), summary=html.escape(summary))
         posted = await send_html(self.bot, self.admin_chat_id, body,
                                  reply_markup=ticket_keyboard(ticket.id, self.language))
@@ -217,8 +224,13 @@ class OperatorDesk:
 
     # --- the customer's side ----------------------------------------------------------------
 
-    async def forward_if_taken(self, user_id: str, text: str, chat_id: int) -> bool:
-        """While an operator has the customer's ticket, post the message to them instead of Sip."""
+    async def forward_if_taken(self, user_id: str, text: str, chat_id: int, *,
+                               user: User | None = None) -> bool:
+        """While an operator has the customer's ticket, post the message to them instead of Sip.
+
+        `user_id` is the customer id of the chat written in (a group's own id in a group);
+        `user`, when given, names the customer in the admin chat.
+        """
         if self.admin_chat_id is None:
             return False
         async with self.deps.uow() as uow:
@@ -235,7 +247,7 @@ class OperatorDesk:
                 await uow.tickets.update(ticket)
             await uow.commit()
         body = say("admin_customer_says", self.language, ticket=ticket.id,
-                   user=html.escape(user_id), text=html.escape(text))
+                   user=customer_label(user_id, user), text=html.escape(text))
         await send_html(self.bot, self.admin_chat_id, body, quote=ticket.admin_message_id)
         log.info("tg.customer_forwarded", extra={"ticket_id": ticket.id, "chars": len(text)})
         return True
@@ -268,10 +280,14 @@ class OperatorDesk:
         ticket.close()
 
     def customer_chat(self, ticket: Ticket) -> int | None:
-        """Where the customer of a ticket reads Sip: the ticket's chat, else their private chat."""
+        """Where the customer of a ticket reads Sip: the ticket's chat, else the chat its id names.
+
+        A ticket of a (person, group) id falls back to that group, never to the person's
+        private chat; a private id to the private chat.
+        """
         if ticket.channel != "telegram" and telegram_user_id(ticket.user_id) is None:
             return None
-        return ticket.chat_id if ticket.chat_id is not None else telegram_user_id(ticket.user_id)
+        return ticket.chat_id if ticket.chat_id is not None else telegram_chat_id(ticket.user_id)
 
     # --- helpers ----------------------------------------------------------------------------
 
@@ -328,4 +344,5 @@ class OperatorDesk:
                                                      reply_markup=None)
 
 
-__all__ = ["CUSTOMER_PREFIX", "OperatorDesk", "customer_id", "display_name", "telegram_user_id"]
+__all__ = ["CUSTOMER_PREFIX", "OperatorDesk", "customer_id", "display_name", "telegram_chat_id",
+           "telegram_user_id"]

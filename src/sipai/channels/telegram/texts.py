@@ -2,7 +2,8 @@
 
 The support service's own fixed texts (ticket opened, new conversation, ended) live in
 `sipai.support.texts`; these are the ones only the Telegram channel says. Operators' texts
-(the admin chat) use `SIP_LANGUAGE`; customers' texts use their Telegram language.
+(the admin chat) use `SIP_LANGUAGE`; customers' texts use their Telegram language. In the
+operators' texts `{user}` is already HTML (the customer's name and id, escaped).
 """
 
 from __future__ import annotations
@@ -67,11 +68,13 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     # The operators' side (admin chat).
     "admin_ticket": {
-        "es": "🎫 <b>Ticket #{ticket}</b> · {channel}\nCliente: <code>{user}</code>{name} · "
+        "es": "🎫 <b>Ticket #{ticket}</b> · {channel}\nCliente: {user} · "
               "motivo: {reason}\n\n{summary}",
-        "en": "🎫 <b>Ticket #{ticket}</b> · {channel}\nCustomer: <code>{user}</code>{name} · "
+        "en": "🎫 <b>Ticket #{ticket}</b> · {channel}\nCustomer: {user} · "
               "reason: {reason}\n\n{summary}",
     },
+    # Appended to a ticket's channel: operators' replies will be read by the whole group.
+    "admin_in_group": {"es": " · 👥 en un grupo", "en": " · 👥 in a group"},
     "admin_no_summary": {"es": "(sin mensajes todavía)", "en": "(no messages yet)"},
     "take": {"es": "🙋 Tomar el ticket", "en": "🙋 Take the ticket"},
     "admin_taken": {"es": "🙋 Tomado por {operator}", "en": "🙋 Taken by {operator}"},
@@ -80,8 +83,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "✅ Ticket #{ticket} closed: the customer ended the conversation.",
     },
     "admin_customer_says": {
-        "es": "💬 <b>#{ticket}</b> · cliente <code>{user}</code>:\n{text}",
-        "en": "💬 <b>#{ticket}</b> · customer <code>{user}</code>:\n{text}",
+        "es": "💬 <b>#{ticket}</b> · cliente {user}:\n{text}",
+        "en": "💬 <b>#{ticket}</b> · customer {user}:\n{text}",
     },
     "admin_taken_toast": {"es": "Ticket #{ticket} es tuyo", "en": "Ticket #{ticket} is yours"},
     "admin_already_taken": {
