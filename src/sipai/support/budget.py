@@ -1,12 +1,23 @@
-"""The context budget: every request fits, and prompt tokens stay flat as a chat grows.
+"""The context budget: every request fits, and prompt tokens stay flat and small as a chat grows.
 
 A request is the system prompt (persona + knowledge passages + the summary of older turns),
 the most recent turns, and the user's message, plus the room reserved for the reply
-(`max_completion_tokens`, which Groq counts against TPM too). The budget is the smallest of
+(`max_completion_tokens`, which Groq counts against TPM too). The limit is the smallest of
 `SIP_CONTEXT_TOKENS`, the model's context window and the per-minute token limit, each less
-the reply's room. Knowledge gets at most a share of it, the summary a fixed slice, and recent
-turns fill what is left, newest first, up to a window; older turns live on only in the
-summary, which the cheaper model rewrites in the background.
+the reply's room; `scale` < 1 shrinks it after a 413.
+
+Within the limit each part has a small fixed allowance, because every token is paid on every
+turn (docs/benchmarks.md part 3):
+
+- knowledge: at most three passages, only those scoring at least 0.55 of the best one (on
+  the eval set the right article, when it is not first, scores 0.56 or more of the first,
+  so it is still sent for all 134 questions); the best passage nearly in full, the others
+  shortened to an outline (the first sentence of each line);
+- the summary of older turns, which the cheaper model rewrites in the background after each
+  exchange leaves the recent window;
+- recent turns, newest first: the last exchange (the customer's words in full, Sip's answer
+  shortened to an outline, since the summary will keep the rest), then older messages the
+  summary does not cover yet, while they fit.
 """
 
 from __future__ import annotations
@@ -14,17 +25,40 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from sipai.knowledge.excerpt import excerpt
 from sipai.llm.catalog import model_info
 from sipai.llm.tokens import MESSAGE_OVERHEAD, REQUEST_OVERHEAD, TokenCounter
 from sipai.llm.types import ChatMessage
-from sipai.support.prompts import PassageLike, knowledge_block, summary_block, system_prompt
+from sipai.support.prompts import (
+    PassageLike,
+    article_element,
+    knowledge_block,
+    summary_block,
+    system_prompt,
+)
 
-#: Recent messages kept verbatim (user + assistant); older ones are summarised.
-RECENT_WINDOW = 6
+#: Messages the summary leaves to the recent window: the last exchange (user + assistant).
+RECENT_WINDOW = 2
+#: Unsummarised messages looked at, newest first (the summary may lag behind a fast chat).
+RECENT_MAX = 6
+#: Tokens for the recent messages together.
+RECENT_TOKENS = 140
+#: An earlier answer of Sip's is kept up to this many tokens (its opening).
+ANSWER_TOKENS = 64
+#: Knowledge: at most this many passages, each scoring at least RELATIVE_SCORE of the best.
+MAX_PASSAGES = 3
+RELATIVE_SCORE = 0.55
+KNOWLEDGE_TOKENS = 240
+#: The best passage is kept up to this many tokens, the others up to OTHER_PASSAGE_TOKENS.
+BEST_PASSAGE_TOKENS = 180
+OTHER_PASSAGE_TOKENS = 50
+#: Share of the room left after the fixed parts that knowledge may take (small limits).
 KNOWLEDGE_SHARE = 0.45
-SUMMARY_TOKENS = 300
+SUMMARY_TOKENS = 100
 #: Safety margin for the estimate's error (it is calibrated, but not exact).
 MARGIN = 0.9
+#: A message clipped shorter than this says nothing useful; the window stops instead.
+MIN_CLIP = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +67,18 @@ class Turn:
 
     role: str
     text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClippedPassage:
+    """A knowledge passage whose text was shortened to fit the budget."""
+
+    article_id: str
+    title: str
+    section: str
+    text: str
+    url: str | None
+    score: float
 
 
 @dataclass(slots=True)
@@ -53,6 +99,7 @@ class ContextBudget:
     def __init__(self, counter: TokenCounter, *, model: str, max_completion_tokens: int,
                  context_tokens: int, tpm: int, window: int = RECENT_WINDOW) -> None:
         self.counter = counter
+        #: Messages kept out of the summary (the Summarizer folds everything older).
         self.window = window
         context = model_info(model).context_window
         self.limit = int(min(context_tokens, context - max_completion_tokens,
@@ -69,38 +116,20 @@ class ContextBudget:
                  + self.counter.count(user_text))
         left = limit - fixed
 
-        chosen: list[PassageLike] = []
-        knowledge_room = int(max(0, left) * KNOWLEDGE_SHARE)
-        for passage in passages:
-            cost = self.counter.count(passage.text) + 24
-            if cost <= knowledge_room:
-                chosen.append(passage)
-                knowledge_room -= cost
+        chosen = self.passages(passages, min(KNOWLEDGE_TOKENS,
+                                             int(max(0, left) * KNOWLEDGE_SHARE)))
         block = knowledge_block(language, chosen)
         left -= self.counter.count(block)
 
         summary_text = ""
-        if summary and left > SUMMARY_TOKENS // 2:
+        if summary and summary.strip() and left > SUMMARY_TOKENS // 2:
             summary_text = summary_block(language, summary)
-            if self.counter.count(summary_text) > min(SUMMARY_TOKENS, left):
-                summary_text = _trim_to(summary_text, min(SUMMARY_TOKENS, left), self.counter)
+            room = min(SUMMARY_TOKENS, left)
+            if self.counter.count(summary_text) > room:
+                summary_text = excerpt(summary_text, room, self.counter.count)
             left -= self.counter.count(summary_text)
 
-        recent: list[ChatMessage] = []
-        for turn in reversed(history[-self.window:] if self.window else []):
-            cost = self.counter.count(turn.text) + MESSAGE_OVERHEAD
-            if cost > left:
-                break
-            if turn.role == "assistant":
-                recent.append(ChatMessage(role="assistant", content=turn.text))
-            else:
-                recent.append(ChatMessage(role="user", content=turn.text))
-            left -= cost
-        recent.reverse()
-        # A conversation must not start with an assistant turn after the system message.
-        while recent and recent[0]["role"] == "assistant":
-            recent.pop(0)
-
+        recent = self.recent(history, min(RECENT_TOKENS, max(0, left)))
         system = "\n\n".join(part for part in (persona, block, summary_text) if part)
         messages = [ChatMessage(role="system", content=system), *recent,
                     ChatMessage(role="user", content=user_text)]
@@ -113,10 +142,50 @@ class ContextBudget:
             summary_used=bool(summary_text),
         )
 
+    def passages(self, passages: Sequence[PassageLike], room: int) -> list[PassageLike]:
+        """The passages worth their tokens, best first, clipped to fit `room`."""
+        if not passages:
+            return []
+        floor = passages[0].score * RELATIVE_SCORE
+        chosen: list[PassageLike] = []
+        for rank, passage in enumerate(passages[:MAX_PASSAGES]):
+            if rank and passage.score < floor:
+                break
+            framing = self.counter.count(article_element(passage, ""))
+            cap = min(BEST_PASSAGE_TOKENS if rank == 0 else OTHER_PASSAGE_TOKENS,
+                      room - framing)
+            if cap < MIN_CLIP:
+                break
+            text = passage.text.strip()
+            if self.counter.count(text) > cap:
+                text = excerpt(text, cap, self.counter.count)
+                passage = ClippedPassage(passage.article_id, passage.title, passage.section,
+                                         text, passage.url, passage.score)
+            chosen.append(passage)
+            room -= self.counter.count(text) + framing
+        return chosen
 
-def _trim_to(text: str, tokens: int, counter: TokenCounter) -> str:
-    """Cut `text` at a word boundary so it fits `tokens`."""
-    words = text.split()
-    while words and counter.count(" ".join(words)) > tokens:
-        words = words[: max(1, int(len(words) * 0.8))] if len(words) > 1 else []
-    return " ".join(words)
+    def recent(self, history: Sequence[Turn], room: int) -> list[ChatMessage]:
+        """The latest unsummarised messages that fit `room`, oldest first.
+
+        Sip's own earlier answers are clipped to ANSWER_TOKENS (the summary keeps the
+        rest); the customer's messages are sent whole unless they alone overflow `room`.
+        """
+        recent: list[ChatMessage] = []
+        for turn in reversed(history[-RECENT_MAX:] if self.window else []):
+            cap = room - MESSAGE_OVERHEAD
+            if turn.role == "assistant":
+                cap = min(cap, ANSWER_TOKENS)
+            if cap < MIN_CLIP:
+                break
+            content = turn.text
+            if self.counter.count(content) > cap:
+                content = excerpt(content, cap, self.counter.count)
+            recent.append(ChatMessage(role="assistant" if turn.role == "assistant"
+                                      else "user", content=content))
+            room -= self.counter.count(content) + MESSAGE_OVERHEAD
+        recent.reverse()
+        # A conversation must not start with an assistant turn after the system message.
+        while recent and recent[0]["role"] == "assistant":
+            recent.pop(0)
+        return recent

@@ -61,7 +61,7 @@ SUMMARY_HEADER = {
 }
 SUMMARISE = (
     "Summarise this support conversation for the assistant that continues it, in at most "
-    "60 words, in the conversation's language: the customer's name if given, device and "
+    "50 words, in the conversation's language: the customer's name if given, device and "
     "app, the problem, what was tried and what worked or not. Facts only, no greetings."
 )
 
@@ -79,6 +79,8 @@ class PassageLike(Protocol):
     def text(self) -> str: ...
     @property
     def url(self) -> str | None: ...
+    @property
+    def score(self) -> float: ...
 
 
 def system_prompt(language: str, service: str = "uSipipo") -> str:
@@ -92,12 +94,14 @@ def knowledge_block(language: str, passages: Sequence[PassageLike]) -> str:
     lang = language if language in KNOWLEDGE_HEADER else "es"
     if not passages:
         return NO_KNOWLEDGE[lang]
-    parts = [KNOWLEDGE_HEADER[lang]]
-    for passage in passages:
-        title = f"{passage.title} · {passage.section}" if passage.section else passage.title
-        parts.append(f"<article id=\"{passage.article_id}\" title=\"{title}\">\n"
-                     f"{passage.text.strip()}\n</article>")
-    return "\n".join(parts)
+    return "\n".join([KNOWLEDGE_HEADER[lang], *(article_element(p) for p in passages)])
+
+
+def article_element(passage: PassageLike, text: str | None = None) -> str:
+    """One passage as an `<article>` element; `text` replaces the passage's own text."""
+    title = f"{passage.title} · {passage.section}" if passage.section else passage.title
+    body = (passage.text if text is None else text).strip()
+    return f"<article id=\"{passage.article_id}\" title=\"{title}\">\n{body}\n</article>"
 
 
 def summary_block(language: str, summary: str) -> str:

@@ -1,0 +1,153 @@
+"""The context budget: which passages, how much summary and which recent turns go in a request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from sipai.knowledge import KnowledgeBase
+from sipai.llm.tokens import TokenCounter
+from sipai.support.budget import (
+    ANSWER_TOKENS,
+    BEST_PASSAGE_TOKENS,
+    MAX_PASSAGES,
+    SUMMARY_TOKENS,
+    ContextBudget,
+    Turn,
+)
+from sipai.support.prompts import HANDOFF_MARK, system_prompt
+
+MODEL = "openai/gpt-oss-120b"
+STEPS = "\n".join(f"{n}. Paso número {n}: abre la app y toca el botón {n}. Luego espera un poco "
+                  "a que el túnel se active y comprueba el icono de la llave." for n in range(1, 9))
+ANSWER = "\n\n".join(f"Parte {n}. Primero revisa la red {n}. Después reinicia el túnel y vuelve "
+                     "a probar con otra red, datos móviles o wifi." for n in range(1, 7))
+
+
+@dataclass(frozen=True)
+class FakePassage:
+    article_id: str
+    text: str
+    score: float
+    title: str = "Título"
+    section: str = "Pasos"
+    url: str | None = None
+
+
+def budget(counter: TokenCounter | None = None) -> ContextBudget:
+    return ContextBudget(counter or TokenCounter(), model=MODEL, max_completion_tokens=1000,
+                         context_tokens=8000, tpm=8000)
+
+
+def test_only_passages_close_to_the_best_are_sent() -> None:
+    passages = [FakePassage("a", "Texto corto de a.", 10.0), FakePassage("b", "Texto de b.", 6.0),
+                FakePassage("c", "Texto de c.", 5.0), FakePassage("d", "Texto de d.", 5.6)]
+    plan = budget().build(language="es", user_text="hola", passages=passages)
+    assert [p.article_id for p in plan.passages] == ["a", "b"]
+    system = plan.messages[0]["content"]
+    assert '<article id="a" title="Título · Pasos">' in system and 'id="c"' not in system
+
+
+def test_at_most_three_passages_and_the_best_one_whole_when_it_fits() -> None:
+    best = "Qué hacer cuando el túnel no conecta en el hotel."
+    passages = [FakePassage("best", best, 9.0),
+                *(FakePassage(f"p{n}", STEPS, 8.0) for n in range(5))]
+    plan = budget().build(language="es", user_text="no conecta", passages=passages)
+    assert len(plan.passages) <= MAX_PASSAGES
+    assert plan.passages[0].text == best
+    # The others are outlines: every step's first sentence, marked as shortened.
+    second = plan.passages[1].text
+    assert second.endswith("…") and second.startswith("1. Paso número 1: abre la app")
+    assert (plan.passages[1].article_id, plan.passages[1].title) == ("p0", "Título")
+
+
+def test_a_long_best_passage_is_shortened_to_its_allowance() -> None:
+    counter = TokenCounter()
+    assert counter.count(STEPS) > BEST_PASSAGE_TOKENS
+    plan = budget(counter).build(language="es", user_text="x",
+                                 passages=[FakePassage("a", STEPS, 1.0)])
+    assert counter.count(plan.passages[0].text) <= BEST_PASSAGE_TOKENS
+    assert "8. Paso número 8" in plan.passages[0].text  # the last step survives
+    # Much longer than its allowance: its opening, cut at a line end.
+    plan = budget(counter).build(language="es", user_text="x",
+                                 passages=[FakePassage("a", "\n".join([STEPS] * 4), 1.0)])
+    assert counter.count(plan.passages[0].text) <= BEST_PASSAGE_TOKENS
+    assert plan.passages[0].text.startswith(STEPS.splitlines()[0])
+
+
+def test_the_last_exchange_is_kept_with_the_answer_shortened() -> None:
+    counter = TokenCounter()
+    history = [Turn("user", "me llamo Ana y uso un Xiaomi"), Turn("assistant", ANSWER)]
+    plan = budget(counter).build(language="es", user_text="¿y ahora?", history=history)
+    roles = [m["role"] for m in plan.messages]
+    assert roles == ["system", "user", "assistant", "user"]
+    assert plan.messages[1]["content"] == "me llamo Ana y uso un Xiaomi"
+    answer = plan.messages[2]["content"]
+    assert counter.count(answer) <= ANSWER_TOKENS and answer.endswith("…")
+    assert answer.startswith("Parte 1. Primero revisa la red 1.")
+
+
+def test_older_turns_give_way_and_the_window_never_starts_with_an_answer() -> None:
+    history = [Turn("user" if n % 2 == 0 else "assistant", f"mensaje {n} " + ANSWER)
+               for n in range(12)]
+    plan = budget().build(language="es", user_text="sigue igual", history=history)
+    recent = plan.messages[1:-1]
+    assert recent and recent[0]["role"] == "user"
+    assert len(recent) < 6 and plan.turns_dropped == 12 - len(recent)
+    assert recent[-1]["content"].startswith("mensaje 11")
+
+
+def test_the_summary_is_sent_within_its_allowance() -> None:
+    counter = TokenCounter()
+    summary = "El cliente se llama Ana. " + "Probó cambiar el DNS y reiniciar. " * 60
+    plan = budget(counter).build(language="es", user_text="hola", summary=summary)
+    system = plan.messages[0]["content"]
+    assert "Resumen de la conversación" in system and "Ana" in system
+    tail = system[system.index("Resumen de la conversación"):]
+    assert counter.count(tail) <= SUMMARY_TOKENS
+    assert plan.summary_used
+
+
+def test_prompt_size_does_not_grow_with_the_conversation() -> None:
+    passages = [FakePassage(f"p{n}", STEPS, 9.0 - n) for n in range(4)]
+    sizes = []
+    for turns in (2, 20, 200):
+        history = [Turn("user" if n % 2 == 0 else "assistant", ANSWER) for n in range(turns)]
+        plan = budget().build(language="es", user_text="no conecta", history=history,
+                              summary="Ana, Xiaomi, WireGuard. " * 40, passages=passages)
+        sizes.append(plan.prompt_tokens)
+    assert sizes[0] == sizes[1] == sizes[2]
+    assert sizes[0] < 700  # persona + knowledge + summary + last exchange, estimated
+
+
+def test_a_smaller_scale_shrinks_the_request() -> None:
+    passages = [FakePassage(f"p{n}", STEPS, 9.0) for n in range(3)]
+    history = [Turn("user", "hola"), Turn("assistant", ANSWER)]
+    tight = budget()
+    tight.limit = 700
+    full = tight.build(language="es", user_text="x", history=history, passages=passages)
+    small = tight.build(language="es", user_text="x", history=history, passages=passages,
+                        scale=0.5)
+    assert small.prompt_tokens < full.prompt_tokens <= 700
+
+
+@pytest.mark.parametrize("language", ["es", "en"])
+def test_the_persona_keeps_every_rule(language: str) -> None:
+    persona = system_prompt(language)
+    human = "/humano" if language == "es" else "/human"
+    for needle in ("Sip", human, HANDOFF_MARK, "WireGuard", "Outline"):
+        assert needle in persona
+    lowered = persona.lower()
+    assert ("español" if language == "es" else "english") in lowered
+    assert ("nunca reveles" if language == "es" else "never reveal") in lowered
+    assert ("no inventes" if language == "es" else "never invent") in lowered
+
+
+def test_the_right_article_is_sent_for_a_real_question() -> None:
+    kb = KnowledgeBase.load(None, None)
+    question = "wireguard conecta pero no navega"
+    passages = kb.search(question, k=4, language="es")
+    plan = budget().build(language="es", user_text=question, passages=passages)
+    assert 'id="wg-no-internet-es"' in plan.messages[0]["content"]
+    assert plan.passages[0].article_id == "wg-no-internet-es"
