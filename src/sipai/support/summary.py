@@ -1,9 +1,11 @@
 """Rolling summaries of older turns, written by the cheaper model off the critical path.
 
-When a conversation has enough turns older than the recent window that the summary does not
-cover yet, the service schedules :meth:`Summarizer.refresh` as a background task; the
-customer's answer never waits for it. Without a provider (offline, or the call fails) an
-extractive summary — the customer's earlier messages, shortened — keeps the facts.
+Each exchange that leaves the recent window (the last exchange) is folded into the summary:
+the service schedules :meth:`Summarizer.refresh` as a background task after the answer, and
+the customer's answer never waits for it. The summary is short (at most 50 words asked, about
+100 tokens allowed in the prompt) because it is sent on every turn. Without a provider
+(offline, or the call fails, including a reply with no text) an extractive summary — the
+customer's earlier messages, shortened, newest kept — holds the facts.
 """
 
 from __future__ import annotations
@@ -24,10 +26,14 @@ from sipai.support.prompts import SUMMARISE
 
 log = logging.getLogger(__name__)
 
-#: Summarise once this many messages have left the window since the last summary.
-BATCH = 6
+#: Summarise once this many messages (one exchange) have left the window since the last
+#: summary: the prompt never lacks an exchange that is neither recent nor summarised.
+BATCH = 2
+#: gpt-oss spends part of this on reasoning before the summary's text.
 SUMMARY_MAX_TOKENS = 400
 EXTRACT_CHARS = 160
+#: An extractive summary keeps this many characters (about the prompt's summary allowance).
+EXTRACT_TOTAL = 400
 
 
 class BackgroundTasks:
@@ -136,8 +142,13 @@ def extractive(previous: str | None, messages: list[Message]) -> str:
             text = " ".join(message.text.split())
             lines.append("- " + (text[:EXTRACT_CHARS] + "…" if len(text) > EXTRACT_CHARS
                                  else text))
-    # Keep the most recent facts when the summary grows past its budget.
-    return "\n".join(lines)[-1500:]
+    # Keep the most recent facts (whole lines) when the summary grows past its budget.
+    kept: list[str] = []
+    for line in reversed("\n".join(lines).splitlines()):
+        if kept and sum(len(k) + 1 for k in kept) + len(line) > EXTRACT_TOTAL:
+            break
+        kept.append(line[-EXTRACT_TOTAL:])
+    return "\n".join(reversed(kept))
 
 
 Notify = Callable[[Any], Awaitable[None]]
