@@ -44,3 +44,13 @@ def test_a_paragraph_is_cut_at_a_sentence_end() -> None:
 
 def test_nothing_fits_gives_an_empty_string() -> None:
     assert head("Supercalifragilisticoespialidoso " * 5, 1, COUNT) == ""
+
+
+def test_every_allowance_keeps_every_step_and_fits() -> None:
+    previous = ""
+    for tokens in range(40, COUNT(STEPS)):
+        short = excerpt(STEPS, tokens, COUNT)
+        assert COUNT(short) <= tokens
+        assert all(f"{n}. " in short for n in range(1, 5))
+        assert len(short) >= len(previous)  # more room never gives less text
+        previous = short

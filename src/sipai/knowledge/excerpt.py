@@ -3,9 +3,9 @@
 A knowledge passage or an earlier answer of Sip's often has to fit fewer tokens than it
 has. Cutting its tail would keep the first steps and drop the rest; :func:`excerpt` instead
 keeps the first sentence of every line (a step's action, a paragraph's point) and then
-gives whole lines back, in order, while they fit. Only when even that outline is too long
-is it cut at a line, sentence or word end. A shortened text ends with "…", so the model
-knows there is more.
+gives the lines back, in order, whole or in part, while they fit. Only when even that
+outline is too long is it cut at a line, sentence or word end. A shortened text ends with
+"…", so the model knows there is more.
 """
 
 from __future__ import annotations
@@ -35,10 +35,16 @@ def excerpt(text: str, tokens: int, count: Callable[[str], int]) -> str:
         if count("\n".join(firsts)) <= budget:
             kept = list(firsts)
             for i, line in enumerate(lines):
-                trial = [*kept[:i], line, *kept[i + 1:]]
-                if line != kept[i] and count("\n".join(trial)) <= budget:
+                if line == kept[i]:
+                    continue
+                spare = budget - count("\n".join(kept))
+                longer = line if count(line) - count(kept[i]) <= spare else \
+                    head(line, count(kept[i]) + spare, count)
+                trial = [*kept[:i], longer, *kept[i + 1:]]
+                if len(longer) > len(kept[i]) + 1 and count("\n".join(trial)) <= budget:
                     kept = trial
-            return "\n".join(kept) + ELLIPSIS
+            shortened = "\n".join(kept)
+            return shortened if shortened.endswith(ELLIPSIS) else shortened + ELLIPSIS
     return head(text, tokens, count)
 
 
