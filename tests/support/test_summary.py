@@ -1,4 +1,4 @@
-"""Rolling summaries: each exchange that leaves the recent window is folded in, in the background."""
+"""Rolling summaries: each exchange that leaves the recent window is folded in, off the clock."""
 
 from __future__ import annotations
 
