@@ -28,5 +28,5 @@ def test_both_units_of_work_share_the_interface() -> None:
     message_methods = {name for name, _ in inspect.getmembers(MessageRepository,
                                                               inspect.isfunction)
                        if not name.startswith("_")}
-    assert message_methods == {"add", "get", "update", "recent", "after", "all", "count",
-                               "pending"}
+    assert message_methods == {"add", "add_answer", "get", "update", "recent", "after", "all",
+                               "count", "pending"}

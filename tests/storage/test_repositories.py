@@ -128,6 +128,55 @@ async def test_message_round_trip_and_update(uow_factory: UowFactory) -> None:
             await uow.messages.update(Message.from_user(conversation.id, "u1", "never added"))
 
 
+async def test_add_answer_closes_the_turn(uow_factory: UowFactory) -> None:
+    async with uow_factory() as uow:
+        conversation = await new_conversation(uow, "u1")
+        conversation.failures, conversation.summary, conversation.summary_upto = 2, "s", 0
+        await uow.conversations.save(conversation)
+        question = await uow.messages.add(Message.from_user(conversation.id, "u1", "¿DNS?"))
+        await uow.commit()
+    streaks = []
+    for succeeded in (False, None, True):
+        question.status = "unanswered" if succeeded is False else "answered"
+        answer = Message.from_assistant(conversation.id, "u1", f"a{succeeded}", mode="llm",
+                                        sources=["dns"])
+        answer.created_at = at(minutes=5)
+        async with uow_factory() as uow:
+            stored = await uow.messages.add_answer(question, answer, succeeded=succeeded)
+            await uow.commit()
+        streaks.append(stored.failures)
+        assert stored.id == conversation.id and stored.summary == "s"
+        assert stored.updated_at == at(minutes=5)
+        async with uow_factory() as uow:
+            assert await uow.conversations.get(conversation.id) == stored
+            reloaded = await uow.messages.get(question.id)
+            assert reloaded is not None and reloaded.status == question.status
+            assert reloaded.text == "¿DNS?" and reloaded.seq == 1
+            assert await uow.messages.get(answer.id) == answer
+    assert streaks == [3, 3, 0]
+    async with uow_factory() as uow:
+        assert [m.seq for m in await uow.messages.all(conversation.id)] == [1, 2, 3, 4]
+
+
+async def test_add_answer_needs_the_conversation_and_the_question(
+        uow_factory: UowFactory) -> None:
+    async with uow_factory() as uow:
+        conversation = await new_conversation(uow, "u1")
+        await uow.commit()
+    never_added = Message.from_user(conversation.id, "u1", "never added")
+    async with uow_factory() as uow:
+        with pytest.raises(NotFound):
+            await uow.messages.add_answer(
+                never_added, Message.from_assistant("0" * 32, "u1", "a", mode="llm"),
+                succeeded=True)
+        with pytest.raises(NotFound):
+            await uow.messages.add_answer(
+                never_added, Message.from_assistant(conversation.id, "u1", "a", mode="llm"),
+                succeeded=True)
+    async with uow_factory() as uow:  # the failed block stored nothing
+        assert await uow.messages.count(conversation.id) == 0
+
+
 async def test_recent_and_after(uow_factory: UowFactory) -> None:
     async with uow_factory() as uow:
         conversation = await new_conversation(uow, "u1")

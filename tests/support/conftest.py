@@ -46,6 +46,8 @@ def sip_factory(database: str, request: pytest.FixtureRequest) -> SipFactory:
             yield sip
         finally:
             if url is not None:
+                # A summary still running would deadlock with TRUNCATE: let it finish first.
+                await sip.deps.background.drain()
                 # Each test starts from empty tables: forget every user it created.
                 async with sip.deps.uow() as uow:
                     await uow.session.execute(text(  # type: ignore[attr-defined]

@@ -187,6 +187,21 @@ class FakeMessageRepository:
         self._t.put(message.id, message)
         return message
 
+    async def add_answer(self, question: Message, answer: Message, *,
+                         succeeded: bool | None) -> Conversation:
+        stored = self._t.get(question.id)
+        await self.add(answer)
+        if stored is None:
+            raise NotFound("message not found")
+        stored.status = question.status
+        self._t.put(stored.id, stored)
+        conversation = self._conversations.get(answer.conversation_id)
+        assert conversation is not None  # add() found it
+        if succeeded is not None:
+            conversation.failures = 0 if succeeded else conversation.failures + 1
+            self._conversations.put(conversation.id, conversation)
+        return conversation
+
     async def get(self, message_id: str) -> Message | None:
         return self._t.get(message_id)
 

@@ -51,6 +51,16 @@ class MessageRepository(Protocol):
         Raises NotFound when the conversation does not exist.
         """
 
+    async def add_answer(self, question: Message, answer: Message, *,
+                         succeeded: bool | None) -> Conversation:
+        """Store Sip's answer to `question` and close the turn, in one step.
+
+        The answer gets the conversation's next `seq` (also set on `answer`); the question's
+        `status` is stored; the conversation's failure count is reset when `succeeded` is
+        True, counted up when False and kept when None. Returns the conversation as stored.
+        Raises NotFound when the conversation or the question is gone.
+        """
+
     async def get(self, message_id: str) -> Message | None:
         """The message with this id, or None."""
 

@@ -66,7 +66,18 @@ _SAVE_CONVERSATION = update(conversations).where(conversations.c.id == bindparam
 _NEXT_SEQ = (update(conversations).where(conversations.c.id == bindparam("where_id"))
              .values(last_seq=conversations.c.last_seq + 1, updated_at=bindparam("at"))
              .returning(conversations.c.last_seq))
+#: The same for an answer, keyed by `succeeded`: also resets (True), counts up (False) or
+#: keeps (None) the failure streak, and returns the whole conversation row.
+_NEXT_ANSWER_SEQ = {
+    succeeded: update(conversations).where(conversations.c.id == bindparam("where_id"))
+    .values(last_seq=conversations.c.last_seq + 1, updated_at=bindparam("at"),
+            failures=failures)
+    .returning(*conversations.c)
+    for succeeded, failures in ((True, 0), (False, conversations.c.failures + 1),
+                                (None, conversations.c.failures))}
 _ADD_MESSAGE = insert(messages)
+_SET_STATUS = (update(messages).where(messages.c.id == bindparam("where_id"))
+               .values(status=bindparam("new_status")))
 _UPDATE_MESSAGE = update(messages).where(messages.c.id == bindparam("where_id"))
 _GET_MESSAGE = select(messages).where(messages.c.id == bindparam("where_id"))
 _RECENT_MESSAGES = (select(messages).where(messages.c.conversation_id == bindparam("where_id"))
@@ -156,11 +167,30 @@ class SqlMessageRepository:
         if seq is None:
             raise NotFound("conversation not found")
         message.seq = seq
+        await self._insert(message)
+        return message
+
+    async def add_answer(self, question: Message, answer: Message, *,
+                         succeeded: bool | None) -> Conversation:
+        """Store Sip's answer to `question`, the question's status and the failure streak."""
+        bumped = (await self._connection.execute(
+            _NEXT_ANSWER_SEQ[succeeded],
+            {"where_id": answer.conversation_id, "at": answer.created_at})).mappings().first()
+        if bumped is None:
+            raise NotFound("conversation not found")
+        answer.seq = bumped["last_seq"]
+        await self._insert(answer)
+        result = await self._connection.execute(
+            _SET_STATUS, {"where_id": question.id, "new_status": question.status})
+        if result.rowcount == 0:
+            raise NotFound("message not found")
+        return _conversation(bumped)
+
+    async def _insert(self, message: Message) -> None:
         await self._connection.execute(_ADD_MESSAGE, {
             "id": message.id, "conversation_id": message.conversation_id,
             "user_id": message.user_id, "seq": message.seq, "role": message.role,
             "created_at": message.created_at, **_message_state(message)})
-        return message
 
     async def get(self, message_id: str) -> Message | None:
         """The message with this id, or None."""

@@ -206,15 +206,18 @@ async def _open_turn(deps: SupportDeps, user_id: str, cleaned: str, channel: Cha
     """Find or start the conversation and store the customer's message (committed)."""
     async with deps.uow() as uow:
         conversation = await uow.conversations.active_for(user_id)
+        history: list[Message] = []
         if conversation is None:
-            conversation = Conversation(user_id=user_id, channel=channel,
-                                        language=deps.settings.sip_language)
+            # A new conversation is stored in the customer's language and has no history.
+            language = detect_language(cleaned, default=deps.settings.sip_language)
+            conversation = Conversation(user_id=user_id, channel=channel, language=language)
             await uow.conversations.add(conversation)
-        history = await uow.messages.after(conversation.id, conversation.summary_upto)
-        language = detect_language(cleaned, default=conversation.language)
-        if language != conversation.language:
-            conversation.language = language
-            await uow.conversations.save(conversation)
+        else:
+            history = await uow.messages.after(conversation.id, conversation.summary_upto)
+            language = detect_language(cleaned, default=conversation.language)
+            if language != conversation.language:
+                conversation.language = language
+                await uow.conversations.save(conversation)
         message = await uow.messages.add(Message.from_user(conversation.id, user_id, cleaned))
         await uow.commit()
     return _Turn(user_id, channel, cleaned, language, conversation, message, history)
@@ -309,20 +312,17 @@ async def _finish(deps: SupportDeps, turn: _Turn, answer: str, *, route: Route,
     usage = usage or Usage()
     mode = {"primary": "llm", "fallback": "fallback", "cache": "cache", "offline": "offline",
             "escalation": "human", "refusal": "refusal", "human": "human"}[route]
+    # The failure streak: a model (or cached) answer ends it, an unanswered turn extends it.
+    succeeded = (False if status != "answered"
+                 else True if route in ("primary", "fallback", "cache") else None)
     async with deps.uow() as uow:
-        stored = await uow.messages.add(Message.from_assistant(
+        stored = Message.from_assistant(
             turn.conversation.id, turn.user_id, answer, mode=mode,  # type: ignore[arg-type]
             model=model, prompt_tokens=usage.prompt_tokens,
             completion_tokens=usage.completion_tokens, cost_usd=cost, latency_ms=latency_ms,
-            sources=[s.id for s in sources]))
+            sources=[s.id for s in sources])
         turn.message.status = "answered" if status == "answered" else "unanswered"
-        await uow.messages.update(turn.message)
-        conversation = await uow.conversations.get(turn.conversation.id) or turn.conversation
-        if status == "answered" and route in ("primary", "fallback", "cache"):
-            conversation.record_success()
-        elif status != "answered":
-            conversation.record_failure()
-        await uow.conversations.save(conversation)
+        conversation = await uow.messages.add_answer(turn.message, stored, succeeded=succeeded)
         if record is not None:
             await uow.usage.add(record)
         await uow.commit()
