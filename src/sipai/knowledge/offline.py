@@ -2,20 +2,21 @@
 
 When no model can answer (no API key, no network, every provider failing), Sip still
 replies: the best matching article's title, its intro sentence, the first steps of the
-most relevant section, a line saying this is Sip's automatic assistant, and the offer of
-a human. The article is shown in the customer's language when a version exists (articles
+section a customer follows (:func:`sipai.knowledge.steps.pick_section`, the same section
+the model's prompt gets), a line saying this is Sip's automatic assistant, and the offer
+of a human. The article is shown in the customer's language when a version exists (articles
 of one topic share ``topic``). When nothing matches well enough the answer says so, names
 the closest article if there is a weak one, and offers a human.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Final
 
-from sipai.knowledge.articles import Article, Section
+from sipai.knowledge.articles import Article
 from sipai.knowledge.base import KnowledgeBase, Passage
+from sipai.knowledge.steps import first_sentence, list_steps, pick_section
 
 __all__ = ["MAX_STEPS", "MIN_MATCH", "OfflineAnswer", "compose_offline_answer"]
 
@@ -49,10 +50,6 @@ _TEXTS: Final = {
     },
 }
 
-_NUMBERED = re.compile(r"^\s{0,3}\d{1,2}[.)]\s+(.*)$")
-_BULLET = re.compile(r"^\s{0,3}[-*+]\s+(.*)$")
-_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[¿¡\"«(A-ZÁÉÍÓÚÑ0-9])")
-
 
 @dataclass(frozen=True)
 class OfflineAnswer:
@@ -81,13 +78,13 @@ def compose_offline_answer(query: str, passages: list[Passage], language: str,
     if best is None or article is None or best.match < MIN_MATCH:
         return _no_article(best, article, kb, language)
     shown = kb.twin(article, language) or article
-    section = _pick_section(article, shown, best.section)
+    section = pick_section(article, shown, best.section)
     lines = [f"**{shown.title}**", ""]  # a blank line: Markdown would join title and intro
-    intro = _first_sentence(shown.intro)
+    intro = first_sentence(shown.intro)
     if intro:
         lines.append(intro)
     if section is not None:
-        steps, more = _steps(section.body)
+        steps, more = list_steps(section.body, MAX_STEPS)
         lines.append("")
         lines.append(f"{section.heading}:")
         lines.extend(steps)
@@ -110,66 +107,3 @@ def _no_article(best: Passage | None, article: Article | None, kb: KnowledgeBase
         sources.append((shown.id, shown.title))
     lines.extend(["", texts["bot"], texts["human"]])
     return OfflineAnswer("\n".join(lines), sources, confident=False)
-
-
-def _pick_section(matched: Article, shown: Article, heading: str) -> Section | None:
-    """The section to show: the matched one when it has steps or is plain prose (a direct
-    answer such as a refund policy), else the first section with numbered steps (a list of
-    symptoms matches a description of the problem but is nothing to follow)."""
-    candidate: Section | None = None
-    if heading:
-        index = next((i for i, s in enumerate(matched.sections) if s.heading == heading), None)
-        if shown is matched:
-            candidate = matched.section(heading)
-        elif index is not None and index < len(shown.sections):
-            candidate = shown.sections[index]
-    if candidate is not None and (_has_steps(candidate.body) or not _has_items(candidate.body)):
-        return candidate
-    with_steps = [s for s in shown.sections if _has_steps(s.body)]
-    if with_steps:
-        return with_steps[0]
-    return candidate or (shown.sections[0] if shown.sections else None)
-
-
-def _has_items(body: str) -> bool:
-    return any(_NUMBERED.match(line) or _BULLET.match(line) for line in body.split("\n"))
-
-
-def _has_steps(body: str) -> bool:
-    return any(_NUMBERED.match(line) for line in body.split("\n"))
-
-
-def _steps(body: str) -> tuple[list[str], int]:
-    """Numbered (or else bulleted) items of `body`, at most MAX_STEPS, and how many remain."""
-    items = _list_items(body, _NUMBERED) or _list_items(body, _BULLET)
-    if not items:
-        paragraph = body.strip().split("\n\n", 1)[0].strip()
-        return ([paragraph] if paragraph else []), 0
-    shown = items[:MAX_STEPS]
-    numbered = [f"{n}. {text}" for n, text in enumerate(shown, start=1)]
-    return numbered, len(items) - len(shown)
-
-
-def _list_items(body: str, pattern: re.Pattern[str]) -> list[str]:
-    items: list[str] = []
-    in_item = False
-    for line in body.split("\n"):
-        match = pattern.match(line)
-        stripped = line.strip()
-        if match:
-            items.append(match.group(1).strip())
-            in_item = True
-        elif not stripped:
-            continue  # loose lists separate items with blank lines
-        elif not line.startswith((" ", "\t")):
-            in_item = False  # a paragraph after the list ends it
-        elif in_item and not (_BULLET.match(stripped) or _NUMBERED.match(stripped)):
-            items[-1] = f"{items[-1]} {stripped}"  # a wrapped continuation line
-    return items
-
-
-def _first_sentence(text: str) -> str:
-    paragraph = text.strip().split("\n\n", 1)[0].replace("\n", " ").strip()
-    if not paragraph:
-        return ""
-    return _SENTENCE_END.split(paragraph, maxsplit=1)[0].strip()
