@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, insert, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from sipai.storage import create_engine_for, migrate
@@ -59,9 +59,26 @@ async def test_a_statement_costs_one_hop(sqlite_engine: AsyncEngine, hops: list[
         await connection.commit()
         await connection.commit()  # nothing open: no hop
         await connection.rollback()
-    # BEGIN IMMEDIATE, the INSERT, the SELECT and COMMIT; closing (the pool's reset) is free.
-    assert hops == ["<lambda>", "<lambda>", "<lambda>", "commit"]
+    # BEGIN IMMEDIATE with the INSERT, the SELECT, COMMIT; closing (the pool's reset) is free.
+    assert hops == ["<lambda>", "<lambda>", "commit"]
     assert rows == [("c" * 32,)]
+
+
+async def test_a_transaction_without_statements_costs_no_hop(sqlite_engine: AsyncEngine,
+                                                             hops: list[str]) -> None:
+    async with sqlite_engine.connect() as connection:
+        await connection.execute(select(func.count()).select_from(conversations))  # warm up
+        await connection.commit()
+        hops.clear()
+        await connection.begin()
+        await connection.commit()
+        await connection.begin()
+        await connection.rollback()
+        assert hops == []
+        await connection.execute(insert(conversations), conversation_row("c" * 32))
+    async with sqlite_engine.connect() as connection:  # the block above rolled back
+        count = await connection.execute(select(func.count()).select_from(conversations))
+        assert count.scalar_one() == 0
 
 
 async def test_rows_counts_ids_and_errors_are_the_drivers(sqlite_engine: AsyncEngine) -> None:
@@ -125,6 +142,21 @@ async def test_the_write_lock_is_taken_at_begin(sqlite_engine: AsyncEngine,
         assert not waiting.done()
         await writer.commit()
         assert await asyncio.wait_for(waiting, timeout=10) >= 0.25
+
+
+async def test_a_writer_that_cannot_get_the_lock_fails_at_its_first_statement(
+        sqlite_engine: AsyncEngine, second_engine: AsyncEngine) -> None:
+    async with sqlite_engine.connect() as writer, second_engine.connect() as blocked:
+        await writer.execute(insert(conversations), conversation_row("w" * 32))
+        driver = (await blocked.get_raw_connection()).driver_connection
+        assert isinstance(driver, OneHopConnection)
+        await driver.execute("PRAGMA busy_timeout=50")
+        with pytest.raises(OperationalError, match="database is locked"):
+            await blocked.execute(select(func.count()).select_from(conversations))
+        await blocked.rollback()
+        await writer.commit()
+        count = await blocked.execute(select(func.count()).select_from(conversations))
+        assert count.scalar_one() == 1
 
 
 async def test_an_in_memory_database_works() -> None:

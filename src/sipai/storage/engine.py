@@ -104,7 +104,12 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
     def _on_begin(connection: Connection) -> None:
         # Take the write lock up front: a deferred transaction that read first and writes
         # later fails at once with SQLITE_BUSY when another writer committed meanwhile.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        driver = connection.connection.driver_connection
+        if isinstance(driver, sqlite_connection.OneHopConnection):
+            # Before the first statement, in its hop: the lock is still taken before it runs.
+            driver.begin_with_next_statement("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

@@ -7,8 +7,10 @@ self-pipe wake-up and a turn of the event loop, which cost more CPU than SQLite 
 run the statement. :class:`OneHopCursor` opens, executes, fetches and closes in a single
 call on the database thread and keeps the rows, `description`, `rowcount` and
 `lastrowid`, so that fetching and closing cost nothing. :class:`OneHopConnection` also
-skips the hop of a `commit` or `rollback` when no transaction is open: the pool rolls
-back every connection it takes back, which is usually just after a commit.
+runs a transaction's `BEGIN` in the hop of its first statement (SQLAlchemy begins a
+transaction as part of executing that statement anyway, so an error still comes from the
+same call), and skips the hop of a `commit` or `rollback` when no transaction is open:
+the pool rolls back every connection it takes back, which is usually just after a commit.
 
 Same sqlite3 connection, same thread, same SQL, same transactions: only the number of
 hand-offs changes. `create_engine_for` plugs it in through SQLAlchemy's `async_creator`
@@ -35,10 +37,13 @@ _ITER_CHUNK_SIZE = 64
 _Outcome = tuple[Any, int, int | None, list[Any]]
 
 
-def _run(connection: sqlite3.Connection, sql: str, parameters: Any, many: bool) -> _Outcome:
-    """On the database thread: one statement from cursor to closed cursor."""
+def _run(connection: sqlite3.Connection, begin: str | None, sql: str, parameters: Any,
+         many: bool) -> _Outcome:
+    """On the database thread: the pending BEGIN, then one statement from cursor to close."""
     cursor = connection.cursor()
     try:
+        if begin is not None:
+            cursor.execute(begin)
         if many:
             cursor.executemany(sql, parameters)
         else:
@@ -103,23 +108,36 @@ class OneHopCursor:
 class OneHopConnection(aiosqlite.Connection):
     """An aiosqlite connection whose cursors run a statement in one hop."""
 
+    #: A BEGIN statement to run just before the next statement, in its hop.
+    _pending_begin: str | None = None
+
     def cursor(self) -> OneHopCursor:  # type: ignore[override]
         """A cursor; opening it costs no hop (the sqlite3 cursor opens on execute)."""
         return OneHopCursor(self)
 
+    def begin_with_next_statement(self, begin: str) -> None:
+        """Start a transaction with `begin` (e.g. `BEGIN IMMEDIATE`) as the next statement runs."""
+        self._pending_begin = begin
+
     async def on_thread(self, fn: Callable[..., _Outcome], *args: Any) -> _Outcome:
-        """Call `fn(sqlite3_connection, *args)` on the connection's thread."""
+        """Call `fn(sqlite3_connection, pending_begin, *args)` on the connection's thread."""
+        begin, self._pending_begin = self._pending_begin, None
         run: Callable[..., Awaitable[_Outcome]] = self._execute  # private, see SUPPORTED
-        return await run(lambda: fn(self._conn, *args))
+        return await run(lambda: fn(self._conn, begin, *args))
+
+    def _in_transaction(self) -> bool:
+        # A BEGIN still pending never reached SQLite: there is nothing to end.
+        self._pending_begin = None
+        return self._connection is not None and self._conn.in_transaction
 
     async def commit(self) -> None:
         """Commit the open transaction, if any."""
-        if self._connection is not None and self._conn.in_transaction:
+        if self._in_transaction():
             await super().commit()
 
     async def rollback(self) -> None:
         """Roll back the open transaction, if any."""
-        if self._connection is not None and self._conn.in_transaction:
+        if self._in_transaction():
             await super().rollback()
 
 
