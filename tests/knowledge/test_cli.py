@@ -12,7 +12,8 @@ from sipai.cli.kb import kb_app
 
 from .conftest import ArticleWriter, article_text
 
-PASSAGE_KEYS = {"article_id", "title", "section", "text", "score", "language", "url", "match"}
+PASSAGE_KEYS = {"article_id", "title", "section", "text", "score", "language", "url", "match",
+                "grounding"}
 
 
 @pytest.fixture
@@ -41,6 +42,7 @@ def test_search_json_shape(runner: CliRunner) -> None:
     assert set(first) == PASSAGE_KEYS
     assert first["article_id"] == "mikrotik-es" and first["section"] in ("", "Pasos")
     assert first["url"] == "https://help.example.com/mikrotik"
+    assert first["grounding"] == "Intro.\nPasos:\n1. Abre Winbox.\n2. Importa el túnel."
     assert isinstance(first["score"], float) and 0 <= first["match"] <= 1
 
 

@@ -51,6 +51,10 @@ class Passage:
     url: str | None = None
     #: Share of the query's weight this passage contains, 0–1 (comparable across queries).
     match: float = 0.0
+    #: The article's intro sentence and the section a customer follows, picked as the
+    #: offline brain picks it (knowledge/steps.py); the prompt sends this for the best
+    #: article, since an intro or a list of symptoms alone gives nothing to do.
+    grounding: str = ""
 
 
 @dataclass(frozen=True)
@@ -144,7 +148,8 @@ class KnowledgeBase:
                                             expand=expand)
         return [Passage(article_id=h.chunk.article_id, title=h.chunk.title,
                         section=h.chunk.section, text=h.chunk.text, score=round(h.score, 4),
-                        language=h.chunk.language, url=h.chunk.url, match=round(h.match, 4))
+                        language=h.chunk.language, url=h.chunk.url, match=round(h.match, 4),
+                        grounding=h.chunk.grounding)
                 for h in hits]
 
     # -- updating -------------------------------------------------------------------

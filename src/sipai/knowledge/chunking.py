@@ -3,7 +3,9 @@
 Sections are what a customer needs ("## Windows", "## Si sigue sin funcionar"), so a section
 is the unit of retrieval. Every chunk also carries its article's title and tags, which the
 index weighs more than body text (see :data:`FIELD_WEIGHTS`), so a query naming the
-article's subject finds the article and its words pick the section.
+article's subject finds the article and its words pick the section. A chunk also carries
+its grounding (:func:`sipai.knowledge.steps.grounding`: the intro sentence and the steps to
+follow when this chunk is the best match), worked out once here rather than per search.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Final
 
 from sipai.knowledge.analysis import analyzer
 from sipai.knowledge.articles import Article
+from sipai.knowledge.steps import grounding
 
 __all__ = ["FIELD_WEIGHTS", "Chunk", "chunk_article", "chunk_terms"]
 
@@ -35,6 +38,8 @@ class Chunk:
     text: str
     tags: tuple[str, ...] = ()
     url: str | None = None
+    #: The intro's first sentence and the section to follow (steps.grounding); not indexed.
+    grounding: str = ""
 
 
 def chunk_article(article: Article) -> list[Chunk]:
@@ -43,7 +48,7 @@ def chunk_article(article: Article) -> list[Chunk]:
     return [
         Chunk(article_id=article.id, topic=article.topic, language=article.language,
               title=article.title, section=heading, position=position, text=text,
-              tags=article.tags, url=article.url)
+              tags=article.tags, url=article.url, grounding=grounding(article, heading))
         for position, (heading, text) in enumerate(parts)
     ]
 
