@@ -54,3 +54,13 @@ def test_every_allowance_keeps_every_step_and_fits() -> None:
         assert all(f"{n}. " in short for n in range(1, 5))
         assert len(short) >= len(previous)  # more room never gives less text
         previous = short
+
+
+def test_an_outline_too_long_is_cut_not_the_text() -> None:
+    long_steps = "\n".join(f"{n}. Haz el paso {n}. Después espera un minuto y revisa el icono."
+                           for n in range(1, 13))
+    short = excerpt(long_steps, 40, COUNT)
+    assert COUNT(short) <= 40 and short.endswith(ELLIPSIS)
+    assert short.startswith("1. Haz el paso 1.\n2. Haz el paso 2.\n")
+    assert "Después" not in short  # each kept step is its action only
+    assert short.count("\n") > head(long_steps, 40, COUNT).count("\n")

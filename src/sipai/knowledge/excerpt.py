@@ -3,9 +3,9 @@
 A knowledge passage or an earlier answer of Sip's often has to fit fewer tokens than it
 has. Cutting its tail would keep the first steps and drop the rest; :func:`excerpt` instead
 keeps the first sentence of every line (a step's action, a paragraph's point) and then
-gives the lines back, in order, whole or in part, while they fit. Only when even that
-outline is too long is it cut at a line, sentence or word end. A shortened text ends with
-"…", so the model knows there is more.
+gives the lines back, in order, whole or in part, while they fit. When even that outline is
+too long, the outline (not the text) is cut at a line, sentence or word end, so more steps
+keep their action. A shortened text ends with "…", so the model knows there is more.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ _BOUNDARIES = (re.compile(r"\n"), re.compile(r"(?<=[.!?:;…])\s"), re.compile(r
 
 
 def excerpt(text: str, tokens: int, count: Callable[[str], int]) -> str:
-    """`text` if it fits `tokens` (as `count` measures), else its outline or its opening."""
+    """`text` if it fits `tokens` (as `count` measures), else its outline or the outline's
+    opening (a text of fewer than three lines: its opening)."""
     text = text.strip()
     if count(text) <= tokens:
         return text
@@ -45,6 +46,8 @@ def excerpt(text: str, tokens: int, count: Callable[[str], int]) -> str:
                     kept = trial
             shortened = "\n".join(kept)
             return shortened if shortened.endswith(ELLIPSIS) else shortened + ELLIPSIS
+        # Even the outline is too long: its opening keeps more steps than the text's would.
+        return head("\n".join(firsts), tokens, count)
     return head(text, tokens, count)
 
 
