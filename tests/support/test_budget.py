@@ -37,6 +37,11 @@ class FakePassage:
     url: str | None = None
 
 
+@dataclass(frozen=True)
+class FakeGroundedPassage(FakePassage):
+    grounding: str = ""
+
+
 def budget(counter: TokenCounter | None = None) -> ContextBudget:
     return ContextBudget(counter or TokenCounter(), model=MODEL, max_completion_tokens=1000,
                          context_tokens=8000, tpm=8000)
@@ -71,11 +76,41 @@ def test_a_long_best_passage_is_shortened_to_its_allowance() -> None:
                                  passages=[FakePassage("a", STEPS, 1.0)])
     assert counter.count(plan.passages[0].text) <= BEST_PASSAGE_TOKENS
     assert "8. Paso número 8" in plan.passages[0].text  # the last step survives
-    # Much longer than its allowance: its opening, cut at a line end.
+    # Much longer than its allowance: the opening of its outline (each step's action).
     plan = budget(counter).build(language="es", user_text="x",
                                  passages=[FakePassage("a", "\n".join([STEPS] * 4), 1.0)])
     assert counter.count(plan.passages[0].text) <= BEST_PASSAGE_TOKENS
-    assert plan.passages[0].text.startswith(STEPS.splitlines()[0])
+    assert plan.passages[0].text.startswith("1. Paso número 1: abre la app y toca el botón 1.\n"
+                                            "2. Paso número 2:")
+
+
+def test_the_best_article_is_sent_as_its_intro_and_steps() -> None:
+    counter = TokenCounter()
+    intro = "Qué hacer cuando el túnel no conecta en el hotel."
+    grounded = FakeGroundedPassage("best", intro, 9.0, title="Redes que bloquean", section="",
+                                   grounding=f"{intro}\nPasos:\n{STEPS}")
+    passages = [grounded, FakeGroundedPassage("other", STEPS, 8.0, grounding="Otro.\nPasos:\nx")]
+    plan = budget(counter).build(language="es", user_text="no conecta en el hotel",
+                                 passages=passages)
+    best, other = plan.passages
+    assert best.text.startswith(f"{intro}\nPasos:\n1. Paso número 1: abre la app")
+    assert "8. Paso número 8" in best.text and counter.count(best.text) <= BEST_PASSAGE_TOKENS
+    # The steps section is named in the text; the title is the article's.
+    system = plan.messages[0]["content"]
+    assert '<article id="best" title="Redes que bloquean">\nQué hacer cuando' in system
+    # Only the best is replaced by its grounding; the next one still gets its share.
+    assert other.section == "Pasos" and other.text.startswith("1. Paso número 1")
+
+
+def test_a_long_grounding_leaves_the_next_article_room_to_be_named() -> None:
+    long_steps = "\n".join([STEPS] * 4)
+    passages = [FakeGroundedPassage("best", "Intro.", 9.0, section="", grounding=long_steps),
+                FakePassage("right", "Qué hacer cuando cambias de red.", 8.0, title="Otra",
+                            section=""),
+                FakePassage("third", STEPS, 7.0)]
+    plan = budget().build(language="es", user_text="x", passages=passages)
+    assert [p.article_id for p in plan.passages][:2] == ["best", "right"]
+    assert plan.passages[1].text.startswith("Qué hacer")
 
 
 def test_the_last_exchange_is_kept_with_the_answer_shortened() -> None:

@@ -10,9 +10,11 @@ Within the limit each part has a small fixed allowance, because every token is p
 turn (docs/benchmarks.md part 3):
 
 - knowledge: at most three passages, only those scoring at least 0.55 of the best one (on
-  the eval set the right article, when it is not first, scores 0.56 or more of the first,
-  so it is still sent for all 134 questions); the best passage nearly in full, the others
-  shortened to an outline (the first sentence of each line);
+  the eval set the right article, when it is not first, scores 0.56 or more of the first).
+  The best article is sent as its grounding (knowledge/steps.py: the intro's sentence and
+  the section with the steps to follow, the one the offline brain would show), since the
+  passage that matched is often the intro or a list of symptoms; the others as the passage
+  that matched, shortened to an outline (the first sentence of each line);
 - the summary of older turns, which the cheaper model rewrites in the background after each
   exchange leaves the recent window;
 - recent turns, newest first: the last exchange (the customer's words in full, Sip's answer
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
 from sipai.knowledge.excerpt import excerpt
 from sipai.llm.catalog import model_info
@@ -49,7 +52,8 @@ ANSWER_TOKENS = 64
 MAX_PASSAGES = 3
 RELATIVE_SCORE = 0.55
 KNOWLEDGE_TOKENS = 240
-#: The best passage is kept up to this many tokens, the others up to OTHER_PASSAGE_TOKENS.
+#: The best passage (its article's intro and steps) is kept up to this many tokens, the
+#: others up to OTHER_PASSAGE_TOKENS; each leaves the next one room to be named.
 BEST_PASSAGE_TOKENS = 180
 OTHER_PASSAGE_TOKENS = 50
 #: Share of the room left after the fixed parts that knowledge may take (small limits).
@@ -67,6 +71,14 @@ class Turn:
 
     role: str
     text: str
+
+
+@runtime_checkable
+class GroundedPassage(PassageLike, Protocol):
+    """A passage that also carries its article's grounding (intro + steps to follow)."""
+
+    @property
+    def grounding(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,24 +155,40 @@ class ContextBudget:
         )
 
     def passages(self, passages: Sequence[PassageLike], room: int) -> list[PassageLike]:
-        """The passages worth their tokens, best first, clipped to fit `room`."""
+        """The passages worth their tokens, best first, clipped to fit `room`.
+
+        The best one is sent as its article's grounding (intro + steps) when it has one.
+        Each passage leaves the next one that qualifies room for its tags and MIN_CLIP
+        tokens of text, so a right article ranked second (or third) is still named.
+        """
         if not passages:
             return []
         floor = passages[0].score * RELATIVE_SCORE
-        chosen: list[PassageLike] = []
+        parts: list[tuple[PassageLike, str, str, int]] = []
         for rank, passage in enumerate(passages[:MAX_PASSAGES]):
             if rank and passage.score < floor:
                 break
-            framing = self.counter.count(article_element(passage, ""))
-            cap = min(BEST_PASSAGE_TOKENS if rank == 0 else OTHER_PASSAGE_TOKENS,
-                      room - framing)
-            if cap < MIN_CLIP:
-                break
-            text = passage.text.strip()
+            text, section = passage.text.strip(), passage.section
+            if rank == 0 and isinstance(passage, GroundedPassage) and passage.grounding:
+                # The steps section is in the text ("Pasos:"), so the title names the article.
+                text, section = passage.grounding.strip(), ""
+            framing = self.counter.count(article_element(
+                ClippedPassage(passage.article_id, passage.title, section, "", None, 0.0), ""))
+            parts.append((passage, text, section, framing))
+        chosen: list[PassageLike] = []
+        for rank, (passage, text, section, framing) in enumerate(parts):
+            allowance = BEST_PASSAGE_TOKENS if rank == 0 else OTHER_PASSAGE_TOKENS
+            after = parts[rank + 1][3] + MIN_CLIP if rank + 1 < len(parts) else 0
+            cap = min(allowance, room - framing - after)
+            if cap < MIN_CLIP:  # no room to share: this one alone, if it fits
+                cap = min(allowance, room - framing)
+                if cap < MIN_CLIP:
+                    break
             if self.counter.count(text) > cap:
                 text = excerpt(text, cap, self.counter.count)
-                passage = ClippedPassage(passage.article_id, passage.title, passage.section,
-                                         text, passage.url, passage.score)
+            if text != passage.text or section != passage.section:
+                passage = ClippedPassage(passage.article_id, passage.title, section, text,
+                                         passage.url, passage.score)
             chosen.append(passage)
             room -= self.counter.count(text) + framing
         return chosen
