@@ -13,10 +13,12 @@ from sipai.support.budget import (
     BEST_PASSAGE_TOKENS,
     KNOWLEDGE_TOKENS,
     MAX_PASSAGES,
+    OLDER_ANSWER_TOKENS,
     RECENT_TOKENS,
     SUMMARY_TOKENS,
     ContextBudget,
     Turn,
+    recent_fits,
 )
 from sipai.support.prompts import HANDOFF_MARK, system_prompt
 
@@ -123,6 +125,33 @@ def test_the_last_exchange_is_kept_with_the_answer_shortened() -> None:
     answer = plan.messages[2]["content"]
     assert counter.count(answer) <= ANSWER_TOKENS and answer.endswith("…")
     assert answer.startswith("Parte 1. Primero revisa la red 1.")
+
+
+def test_earlier_unsummarised_exchanges_are_sent_with_their_answers_shorter() -> None:
+    counter = TokenCounter()
+    history = [Turn("user", "me llamo Ana"), Turn("assistant", "Antes. " + ANSWER),
+               Turn("user", "uso un Xiaomi"), Turn("assistant", ANSWER)]
+    assert recent_fits(history, counter)
+    plan = budget(counter).build(language="es", user_text="¿y ahora?", history=history)
+    sent = [m["content"] for m in plan.messages[1:-1]]
+    assert sent[0] == "me llamo Ana" and sent[2] == "uso un Xiaomi"
+    assert sent[1].startswith("Antes.") and counter.count(sent[1]) <= OLDER_ANSWER_TOKENS
+    assert OLDER_ANSWER_TOKENS < counter.count(sent[3]) <= ANSWER_TOKENS
+    assert plan.turns_dropped == 0
+    total = sum(counter.count(text) + 4 for text in sent)
+    assert total <= RECENT_TOKENS
+
+
+def test_the_unsummarised_messages_stop_fitting_at_their_allowance() -> None:
+    counter = TokenCounter()
+    exchange = [Turn("user", "el túnel se cae otra vez cuando apago la pantalla del móvil"),
+                Turn("assistant", ANSWER)]
+    assert recent_fits(exchange * 2, counter)
+    assert not recent_fits(exchange * 3, counter)  # the older two are due for the summary
+    short = [Turn("user", "sigue igual"), Turn("assistant", ANSWER)]
+    assert recent_fits(short * 3, counter)  # short messages: three exchanges fit
+    assert not recent_fits([Turn("user", "hola"), Turn("assistant", "hola")] * 4, counter)
+    assert not recent_fits([Turn("user", "detalle " * 200)], counter)
 
 
 def test_older_turns_give_way_and_the_window_never_starts_with_an_answer() -> None:

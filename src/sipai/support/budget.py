@@ -15,11 +15,12 @@ turn (docs/benchmarks.md part 3):
   the section with the steps to follow, the one the offline brain would show), since the
   passage that matched is often the intro or a list of symptoms; the others as the passage
   that matched, shortened to an outline (the first sentence of each line);
-- the summary of older turns, which the cheaper model rewrites in the background after each
-  exchange leaves the recent window;
-- recent turns, newest first: the last exchange (the customer's words in full, Sip's answer
-  shortened to an outline, since the summary will keep the rest), then older messages the
-  summary does not cover yet, while they fit.
+- the summary of older turns, which the cheaper model writes in the background;
+- recent turns: every message the summary does not cover yet, newest first, trimmed: the
+  customer's words in full, Sip's last answer shortened to an outline, its earlier answers
+  to their opening. :func:`recent_fits` says whether they still fit their allowance; when
+  they do not, the Summarizer folds all but the last exchange into the summary, so no
+  exchange is ever in neither (except while that summary is still being written).
 """
 
 from __future__ import annotations
@@ -40,14 +41,16 @@ from sipai.support.prompts import (
     system_prompt,
 )
 
-#: Messages the summary leaves to the recent window: the last exchange (user + assistant).
+#: Messages a summary leaves out: the last exchange (user + assistant) is always sent as is.
 RECENT_WINDOW = 2
-#: Unsummarised messages looked at, newest first (the summary may lag behind a fast chat).
+#: At most this many unsummarised messages are sent (three exchanges), newest first.
 RECENT_MAX = 6
-#: Tokens for the recent messages together.
+#: Tokens for the unsummarised messages together; past it the older ones are summarised.
 RECENT_TOKENS = 140
-#: An earlier answer of Sip's is kept up to this many tokens (its opening).
-ANSWER_TOKENS = 64
+#: Sip's last answer is kept up to this many tokens (an outline), earlier ones up to
+#: OLDER_ANSWER_TOKENS (their opening): the customer's reply is to the last one.
+ANSWER_TOKENS = 56
+OLDER_ANSWER_TOKENS = 20
 #: Knowledge: at most this many passages, each scoring at least RELATIVE_SCORE of the best.
 MAX_PASSAGES = 3
 RELATIVE_SCORE = 0.55
@@ -58,7 +61,8 @@ BEST_PASSAGE_TOKENS = 180
 OTHER_PASSAGE_TOKENS = 50
 #: Share of the room left after the fixed parts that knowledge may take (small limits).
 KNOWLEDGE_SHARE = 0.45
-SUMMARY_TOKENS = 100
+#: The summary (header included); the summariser is asked for at most 40 words.
+SUMMARY_TOKENS = 72
 #: Safety margin for the estimate's error (it is calibrated, but not exact).
 MARGIN = 0.9
 #: A message clipped shorter than this says nothing useful; the window stops instead.
@@ -194,26 +198,54 @@ class ContextBudget:
         return chosen
 
     def recent(self, history: Sequence[Turn], room: int) -> list[ChatMessage]:
-        """The latest unsummarised messages that fit `room`, oldest first.
+        """The latest unsummarised messages that fit `room`, oldest first (see
+        :func:`recent_messages`); none when the window is 0."""
+        return recent_messages(history, room, self.counter) if self.window else []
 
-        Sip's own earlier answers are clipped to ANSWER_TOKENS (the summary keeps the
-        rest); the customer's messages are sent whole unless they alone overflow `room`.
-        """
-        recent: list[ChatMessage] = []
-        for turn in reversed(history[-RECENT_MAX:] if self.window else []):
-            cap = room - MESSAGE_OVERHEAD
-            if turn.role == "assistant":
-                cap = min(cap, ANSWER_TOKENS)
+
+def recent_messages(history: Sequence[Turn], room: int,
+                    counter: TokenCounter) -> list[ChatMessage]:
+    """The latest messages of `history` that fit `room`, trimmed, oldest first.
+
+    Sip's last answer is clipped to ANSWER_TOKENS and its earlier ones to
+    OLDER_ANSWER_TOKENS (the summary will keep the rest); the customer's messages are sent
+    whole unless they alone overflow what is left of `room`.
+    """
+    recent, _ = _trimmed(history, room, counter)
+    recent.reverse()
+    # A conversation must not start with an assistant turn after the system message.
+    while recent and recent[0]["role"] == "assistant":
+        recent.pop(0)
+    return recent
+
+
+def recent_fits(history: Sequence[Turn], counter: TokenCounter,
+                room: int = RECENT_TOKENS) -> bool:
+    """Whether every message of `history` is sent, trimmed, within `room` (their allowance)."""
+    return _trimmed(history, room, counter)[1]
+
+
+def _trimmed(history: Sequence[Turn], room: int,
+             counter: TokenCounter) -> tuple[list[ChatMessage], bool]:
+    """The messages sent, newest first, and whether that is all of `history`, each cut no
+    shorter than its own allowance (an answer's) because `room` ran out."""
+    recent: list[ChatMessage] = []
+    whole = True
+    answers = 0
+    for turn in reversed(history[-RECENT_MAX:]):
+        own = counter.count(turn.text)
+        if turn.role == "assistant":
+            own = min(own, ANSWER_TOKENS if not answers else OLDER_ANSWER_TOKENS)
+            answers += 1
+        cap = min(own, room - MESSAGE_OVERHEAD)
+        if cap < own:  # the room ran out: a shorter cut, if it still says something
             if cap < MIN_CLIP:
-                break
-            content = turn.text
-            if self.counter.count(content) > cap:
-                content = excerpt(content, cap, self.counter.count)
-            recent.append(ChatMessage(role="assistant" if turn.role == "assistant"
-                                      else "user", content=content))
-            room -= self.counter.count(content) + MESSAGE_OVERHEAD
-        recent.reverse()
-        # A conversation must not start with an assistant turn after the system message.
-        while recent and recent[0]["role"] == "assistant":
-            recent.pop(0)
-        return recent
+                return recent, False
+            whole = False
+        content = turn.text
+        if counter.count(content) > cap:
+            content = excerpt(content, cap, counter.count)
+        recent.append(ChatMessage(role="assistant" if turn.role == "assistant" else "user",
+                                  content=content))
+        room -= counter.count(content) + MESSAGE_OVERHEAD
+    return recent, whole and len(recent) == len(history)

@@ -61,7 +61,7 @@ SUMMARY_HEADER = {
 }
 SUMMARISE = (
     "Summarise this support conversation for the assistant that continues it, in at most "
-    "50 words, in the conversation's language: the customer's name if given, device and "
+    "40 words, in the conversation's language: the customer's name if given, device and "
     "app, the problem, what was tried and what worked or not. Facts only, no greetings."
 )
 

@@ -1,11 +1,17 @@
 """Rolling summaries of older turns, written by the cheaper model off the critical path.
 
-Each exchange that leaves the recent window (the last exchange) is folded into the summary:
-the service schedules :meth:`Summarizer.refresh` as a background task after the answer, and
-the customer's answer never waits for it. The summary is short (at most 50 words asked, about
-100 tokens allowed in the prompt) because it is sent on every turn. Without a provider
-(offline, or the call fails, including a reply with no text) an extractive summary — the
-customer's earlier messages, shortened, newest kept — holds the facts.
+Summaries are lazy, because every call spends the cheaper model's requests, which are also
+the fallback's (about 30 a minute, 1,000 a day on Groq's free tier). Messages the summary
+does not cover yet are sent in the prompt, trimmed (support/budget.py); only when they no
+longer fit their allowance does the summary fold in all but the last exchange. After each
+answer the service schedules :meth:`Summarizer.refresh` as a background task (the answer
+never waits for it), which checks that and returns without a call while they still fit. So
+every earlier exchange is in the prompt or in the summary, and a chat of short messages
+costs about one summary every two or three exchanges. The summary is short (at most 40
+words asked, about 70 tokens allowed in the prompt) because it is sent on every turn.
+Without a provider (offline, or the call fails, including a reply with no text) an
+extractive summary — the customer's earlier messages, shortened, newest kept — holds the
+facts.
 """
 
 from __future__ import annotations
@@ -19,21 +25,23 @@ from typing import Any
 from sipai.errors import ProviderError
 from sipai.llm.client import LLMClient
 from sipai.llm.retry import NO_RETRY
+from sipai.llm.tokens import TokenCounter
 from sipai.llm.types import ChatMessage
 from sipai.storage.unit_of_work import UnitOfWork
+from sipai.support.budget import Turn, recent_fits
 from sipai.support.domain import Message, UsageRecord
 from sipai.support.prompts import SUMMARISE
 
 log = logging.getLogger(__name__)
 
-#: Summarise once this many messages (one exchange) have left the window since the last
-#: summary: the prompt never lacks an exchange that is neither recent nor summarised.
+#: A refresh is worth checking once this many messages (one exchange) are unsummarised
+#: besides the window (the last exchange): only then can they overflow their allowance.
 BATCH = 2
 #: gpt-oss spends part of this on reasoning before the summary's text.
 SUMMARY_MAX_TOKENS = 400
 EXTRACT_CHARS = 160
 #: An extractive summary keeps this many characters (about the prompt's summary allowance).
-EXTRACT_TOTAL = 400
+EXTRACT_TOTAL = 300
 
 
 class BackgroundTasks:
@@ -61,22 +69,27 @@ class BackgroundTasks:
 
 
 class Summarizer:
-    """Folds turns that left the recent window into the conversation's summary."""
+    """Folds older turns into the conversation's summary when they no longer fit the prompt."""
 
     def __init__(self, uow: Callable[[], UnitOfWork], client: LLMClient | None, model: str,
-                 *, window: int) -> None:
+                 *, window: int, counter: TokenCounter | None = None) -> None:
         self._uow = uow
         self._client = client
         self.model = model
         self.window = window
+        #: Measures the unsummarised messages as the context budget does (the client's
+        #: calibrated counter, which the composition root shares with the budget).
+        self.counter = counter or (client.counter if client is not None else TokenCounter())
         self._running: set[str] = set()
 
     def due(self, message_count: int, summary_upto: int) -> bool:
-        """Whether enough messages have left the window to be worth a new summary."""
+        """Whether an exchange besides the last one is unsummarised (then :meth:`refresh`
+        checks whether they all still fit the prompt)."""
         return message_count - self.window - summary_upto >= BATCH
 
     async def refresh(self, conversation_id: str) -> None:
-        """Rewrite the summary to cover everything older than the recent window."""
+        """Fold all but the last exchange into the summary, if the unsummarised messages no
+        longer fit their allowance in the prompt."""
         if conversation_id in self._running:
             return
         self._running.add(conversation_id)
@@ -92,8 +105,9 @@ class Summarizer:
                 return
             newer = await uow.messages.after(conversation_id, conversation.summary_upto)
         older = newer[: max(0, len(newer) - self.window)]
-        if len(older) < BATCH:
-            return
+        if len(older) < BATCH or recent_fits([Turn(m.role, m.text) for m in newer],
+                                             self.counter):
+            return  # still sent whole (trimmed) in the prompt: no call spent
         upto = older[-1].seq
         started = time.perf_counter()
         summary, record = await self._write(conversation.user_id, conversation_id,
