@@ -418,6 +418,17 @@ def _wins(results: dict[str, Any]) -> list[str]:
                          f"{min(r['throughput_ratio'] for r in sip):.2f}–"
                          f"{max(r['throughput_ratio'] for r in sip):.2f}×.")
     tokens = results.get("tokens")
+    ratio = tokens.get("sip_vs_guide_at_last_turn") if tokens else None
+    if tokens and ratio is not None and ratio <= 1:
+        sip_t, guide_t = tokens["designs"][0], tokens["designs"][1]
+        lines.append(f"- **Against the guide's design, prompt size:** at turn "
+                     f"{tokens['turns']} Sip sends {sip_t['turn_60']:,} prompt tokens against "
+                     f"the guide's {guide_t['turn_60']:,} ({ratio:.2f}×). Instead of the last "
+                     "ten messages verbatim it sends its persona and rules, the best "
+                     "article's intro and steps (and up to two more articles, shortened), a "
+                     "summary of the older turns and the exchanges the summary does not cover "
+                     "yet, Sip's answers shortened; the conversation costs "
+                     f"{_cost_against(sip_t, guide_t)}.")
     if tokens and len(tokens["designs"]) > 2:
         sip_t, full = tokens["designs"][0], tokens["designs"][2]
         lines.append(f"- **Against full history:** {sip_t['turn_60']:,} prompt tokens at turn "
@@ -467,17 +478,8 @@ def _losses(results: dict[str, Any]) -> list[str]:
                      "100 and 500 users is far above the single-customer figure and "
                      "throughput falls behind the raw SDK.")
     tokens = results.get("tokens")
-    if tokens and tokens.get("sip_vs_guide_at_last_turn"):
-        sip_t, guide_t = tokens["designs"][0], tokens["designs"][1]
-        lines.append(f"- **Prompt size.** At turn {tokens['turns']} Sip sends "
-                     f"{sip_t['turn_60']:,} prompt tokens against the guide's "
-                     f"{guide_t['turn_60']:,}: its grounding (persona with rules plus up to "
-                     "four knowledge passages) costs more than ten short messages of "
-                     "history. It stays flat where full history grows without bound, but it "
-                     "costs "
-                     f"${sip_t['cost_per_conversation_usd']:.4f} per conversation against "
-                     f"${guide_t['cost_per_conversation_usd']:.4f}, and under the 8K TPM "
-                     "limit fewer Sip answers fit in a minute.")
+    if tokens and tokens.get("sip_vs_guide_at_last_turn") is not None:
+        lines += _token_losses(tokens)
     limits = results.get("limits")
     if limits:
         by = {d["design"]: d for d in limits["designs"]}
@@ -506,6 +508,43 @@ def _losses(results: dict[str, Any]) -> list[str]:
                          f"{foot['cold_start']['warm_p50_s']:.1f} s to answer from a new "
                          f"process{slowest}.")
     lines.append("")
+    return lines
+
+
+def _cost_against(sip: dict[str, Any], guide: dict[str, Any]) -> str:
+    """Sip's cost per conversation (summaries included) against the guide's, in words."""
+    mine, theirs = sip["cost_per_conversation_usd"], guide["cost_per_conversation_usd"]
+    word = "more than" if mine > theirs else "less than" if mine < theirs else "as much as"
+    summaries = " with its summaries" if sip.get("summary_calls") else ""
+    return f"${mine:.4f}{summaries}, {word} the guide's ${theirs:.4f}"
+
+
+def _token_losses(tokens: dict[str, Any]) -> list[str]:
+    """Part 3's losses: prompt size or cost when above the guide's, summary calls."""
+    lines: list[str] = []
+    ratio = tokens["sip_vs_guide_at_last_turn"]
+    sip_t, guide_t = tokens["designs"][0], tokens["designs"][1]
+    mine, theirs = sip_t["cost_per_conversation_usd"], guide_t["cost_per_conversation_usd"]
+    if ratio > 1:
+        lines.append(f"- **Prompt size.** At turn {tokens['turns']} Sip sends "
+                     f"{sip_t['turn_60']:,} prompt tokens against the guide's "
+                     f"{guide_t['turn_60']:,} ({ratio:.2f}×): its grounding (persona with "
+                     "rules plus knowledge passages) costs more than ten messages of "
+                     "history. It stays flat where full history grows without bound, but "
+                     f"the conversation costs {_cost_against(sip_t, guide_t)}, and under the "
+                     "8K TPM limit fewer Sip answers fit in a minute.")
+    elif mine > theirs:
+        lines.append(f"- **Cost per conversation.** Sip's prompt is smaller at turn "
+                     f"{tokens['turns']} ({ratio:.2f}× the guide's), but the conversation "
+                     f"costs {_cost_against(sip_t, guide_t)}: the summaries and the early "
+                     "turns, where the guide has little history yet, outweigh it.")
+    calls = sip_t.get("summary_calls") or 0
+    if calls:
+        lines.append(f"- **Summary calls.** Sip made {calls} summary calls to the cheaper "
+                     f"model in the {tokens['turns']}-turn conversation (one per "
+                     f"{tokens['turns'] / calls:.1f} turns), which the guide does not make; "
+                     "that model is also the fallback, so each call spends requests of its "
+                     "per-minute and per-day limits that a failing primary would need.")
     return lines
 
 
