@@ -104,15 +104,23 @@ def test_the_best_article_is_sent_as_its_intro_and_steps() -> None:
     assert other.section == "Pasos" and other.text.startswith("1. Paso número 1")
 
 
-def test_a_long_grounding_leaves_the_next_article_room_to_be_named() -> None:
-    long_steps = "\n".join([STEPS] * 4)
-    passages = [FakeGroundedPassage("best", "Intro.", 9.0, section="", grounding=long_steps),
-                FakePassage("right", "Qué hacer cuando cambias de red.", 8.0, title="Otra",
-                            section=""),
-                FakePassage("third", STEPS, 7.0)]
-    plan = budget().build(language="es", user_text="x", passages=passages)
-    assert [p.article_id for p in plan.passages][:2] == ["best", "right"]
-    assert plan.passages[1].text.startswith("Qué hacer")
+def test_on_a_close_call_the_best_leaves_the_next_article_room_to_be_named() -> None:
+    counter = TokenCounter()
+    long_title = "Cambiar de wifi a datos móviles corta el túnel (Android, iPhone, Windows)"
+
+    def plan_for(second_score: float) -> list[str]:
+        passages = [FakeGroundedPassage("best", "Intro.", 9.0, section="",
+                                        grounding="\n".join([STEPS] * 4)),
+                    FakePassage("right", "Qué hacer cuando cambias de red.", second_score,
+                                title=long_title, section="")]
+        plan = budget(counter).build(language="es", user_text="x", passages=passages)
+        assert plan.passages[0].article_id == "best"
+        return [p.text for p in plan.passages]
+
+    close = plan_for(8.5)  # 0.94 of the best: the right article may well be this one
+    assert len(close) == 2 and close[1].startswith("Qué hacer")
+    far = plan_for(6.0)  # 0.67: the best article keeps its whole allowance for its steps
+    assert len(far) == 1 and counter.count(far[0]) > counter.count(close[0])
 
 
 def test_the_last_exchange_is_kept_with_the_answer_shortened() -> None:

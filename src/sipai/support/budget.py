@@ -56,9 +56,13 @@ MAX_PASSAGES = 3
 RELATIVE_SCORE = 0.55
 KNOWLEDGE_TOKENS = 240
 #: The best passage (its article's intro and steps) is kept up to this many tokens, the
-#: others up to OTHER_PASSAGE_TOKENS; each leaves the next one room to be named.
+#: others up to OTHER_PASSAGE_TOKENS.
 BEST_PASSAGE_TOKENS = 180
 OTHER_PASSAGE_TOKENS = 50
+#: A passage leaves the next one room to be named when retrieval nearly tied: the next
+#: scores at least this share of the best (on the eval set a right article ranked second
+#: scores 0.91 or more of the first; the room is otherwise the best article's steps).
+CLOSE_CALL = 0.9
 #: Share of the room left after the fixed parts that knowledge may take (small limits).
 KNOWLEDGE_SHARE = 0.45
 #: The summary (header included); the summariser is asked for at most 40 words.
@@ -162,12 +166,13 @@ class ContextBudget:
         """The passages worth their tokens, best first, clipped to fit `room`.
 
         The best one is sent as its article's grounding (intro + steps) when it has one.
-        Each passage leaves the next one that qualifies room for its tags and MIN_CLIP
-        tokens of text, so a right article ranked second (or third) is still named.
+        On a close call (the next scores CLOSE_CALL of the best) a passage leaves the next
+        room for its tags and MIN_CLIP tokens of text, so the right article is still named.
         """
         if not passages:
             return []
         floor = passages[0].score * RELATIVE_SCORE
+        close = passages[0].score * CLOSE_CALL
         parts: list[tuple[PassageLike, str, str, int]] = []
         for rank, passage in enumerate(passages[:MAX_PASSAGES]):
             if rank and passage.score < floor:
@@ -182,7 +187,8 @@ class ContextBudget:
         chosen: list[PassageLike] = []
         for rank, (passage, text, section, framing) in enumerate(parts):
             allowance = BEST_PASSAGE_TOKENS if rank == 0 else OTHER_PASSAGE_TOKENS
-            after = parts[rank + 1][3] + MIN_CLIP if rank + 1 < len(parts) else 0
+            after = (parts[rank + 1][3] + MIN_CLIP
+                     if rank + 1 < len(parts) and parts[rank + 1][0].score >= close else 0)
             cap = min(allowance, room - framing - after)
             if cap < MIN_CLIP:  # no room to share: this one alone, if it fits
                 cap = min(allowance, room - framing)
