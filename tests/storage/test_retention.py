@@ -88,6 +88,38 @@ async def test_forget_erases_the_customer_and_only_them(uow_factory: UowFactory)
         assert (stats.users, stats.conversations, stats.feedback_up) == (1, 2, 2)
 
 
+async def test_forget_scoped_also_erases_the_customers_scoped_ids(uow_factory: UowFactory) -> None:
+    async with uow_factory() as uow:
+        person = await leave_footprint(uow, "tg:61", 0)
+        in_group = await leave_footprint(uow, "tg:61:-100200", 10)
+        lookalikes = [await leave_footprint(uow, user, 20 + n) for n, user in
+                      enumerate(("tg:610", "tg:61_x", "tg:6:1", "tg:610:-100200"))]
+        await uow.commit()
+    async with uow_factory() as uow:
+        before = [await snapshot(uow, other) for other in lookalikes]
+        unscoped = await uow.forget("tg:61")
+        assert len((await snapshot(uow, in_group)).conversations) == 2, "not without scoped"
+        scoped = await uow.forget("tg:61", scoped=True)
+        await uow.commit()
+    assert unscoped["conversations"] == 2 and scoped["conversations"] == 2
+    async with uow_factory() as uow:
+        assert await snapshot(uow, person) == Footprint()
+        assert await snapshot(uow, in_group) == Footprint()
+        assert [await snapshot(uow, other) for other in lookalikes] == before
+
+
+async def test_forget_scoped_takes_like_wildcards_literally(uow_factory: UowFactory) -> None:
+    async with uow_factory() as uow:
+        other = await leave_footprint(uow, "a1:b", 0)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert (await uow.forget("a_", scoped=True))["conversations"] == 0
+        assert (await uow.forget("%", scoped=True))["conversations"] == 0
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert len((await snapshot(uow, other)).conversations) == 2
+
+
 async def test_forget_is_undone_by_rollback(uow_factory: UowFactory) -> None:
     async with uow_factory() as uow:
         alice = await leave_footprint(uow, "tg:alice", 0)

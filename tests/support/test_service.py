@@ -217,6 +217,19 @@ async def test_feedback_new_end_and_forget(
     assert summary.users == 1
 
 
+async def test_forgetting_a_person_erases_their_group_conversations_too(
+        make_settings: Callable[..., Settings], sip_factory: SipFactory) -> None:
+    async with sip_factory(make_settings()) as sip:
+        for user in ("tg:61", "tg:61:-1009", "tg:610", "web:5f0c", "web:5f0c:x"):
+            await ask(sip.deps, user, "hola")
+        person = await conversations.forget(sip.deps, "tg:61")
+        visitor = await conversations.forget(sip.deps, "web:5f0c")
+        left = {user for user in ("tg:61", "tg:61:-1009", "tg:610", "web:5f0c", "web:5f0c:x")
+                if await conversations.history(sip.deps, user)}
+    assert person["conversations"] == 2 and visitor["conversations"] == 1
+    assert left == {"tg:610", "web:5f0c:x"}, "only a channel's person id owns scoped ids"
+
+
 async def test_daily_token_budget_refuses_politely(
         groq_settings: Callable[..., Settings], sip_factory: SipFactory,
         fake_groq: FakeGroqHandle) -> None:

@@ -360,19 +360,24 @@ class FakeUnitOfWork(UnitOfWork):
     async def _close(self) -> None:
         self._tables = None
 
-    async def forget(self, user_id: str) -> dict[str, int]:
+    async def forget(self, user_id: str, *, scoped: bool = False) -> dict[str, int]:
         t = self._current
-        theirs = {c.id for c in t.conversations.live() if c.user_id == user_id}
+
+        def owned(owner: str | None) -> bool:
+            return owner == user_id or (scoped and owner is not None
+                                        and owner.startswith(user_id + ":"))
+
+        theirs = {c.id for c in t.conversations.live() if owned(c.user_id)}
         their_messages = {m.id for m in t.messages.live()
-                          if m.user_id == user_id or m.conversation_id in theirs}
+                          if owned(m.user_id) or m.conversation_id in theirs}
         return {
             "feedback": t.feedback.remove_where(
-                lambda f: f.user_id == user_id or f.conversation_id in theirs
+                lambda f: owned(f.user_id) or f.conversation_id in theirs
                 or f.message_id in their_messages),
             "usage": t.usage.remove_where(
-                lambda r: r.user_id == user_id or r.conversation_id in theirs),
+                lambda r: owned(r.user_id) or r.conversation_id in theirs),
             "tickets": t.tickets.remove_where(
-                lambda k: k.user_id == user_id or k.conversation_id in theirs),
+                lambda k: owned(k.user_id) or k.conversation_id in theirs),
             "messages": t.messages.remove_where(lambda m: m.id in their_messages),
             "conversations": t.conversations.remove_where(lambda c: c.id in theirs),
         }

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy import delete, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from sipai.storage.repository import (
@@ -102,11 +102,13 @@ class UnitOfWork(ABC):
             raise RuntimeError("use the unit of work inside `async with uow:`")
 
     @abstractmethod
-    async def forget(self, user_id: str) -> dict[str, int]:
+    async def forget(self, user_id: str, *, scoped: bool = False) -> dict[str, int]:
         """Erase every row that belongs to the customer; returns counts per kind of row.
 
         The customer's conversations, messages, tickets, feedback and usage records go;
-        nobody else's rows are touched. Takes effect on `commit()`.
+        nobody else's rows are touched. With `scoped`, so do the rows of the customer's
+        scoped ids, `<user_id>:<scope>` (a Telegram user's conversations in each group).
+        Takes effect on `commit()`.
         """
 
     @abstractmethod
@@ -201,24 +203,30 @@ class SqlUnitOfWork(UnitOfWork):
                 self._holds_lock = False
                 self._writer_lock.release()
 
-    async def forget(self, user_id: str) -> dict[str, int]:
+    async def forget(self, user_id: str, *, scoped: bool = False) -> dict[str, int]:
         """Erase every row that belongs to the customer; returns counts per kind of row."""
         run = self.connection.execute
-        theirs = select(conversations.c.id).where(conversations.c.user_id == user_id)
+        pattern = _escape_like(user_id) + ":%"
+
+        def owned(column: ColumnElement[str]) -> ColumnElement[bool]:
+            mine = column == user_id
+            return or_(mine, column.like(pattern, escape="\\")) if scoped else mine
+
+        theirs = select(conversations.c.id).where(owned(conversations.c.user_id))
         their_messages = select(messages.c.id).where(
-            or_(messages.c.user_id == user_id, messages.c.conversation_id.in_(theirs)))
+            or_(owned(messages.c.user_id), messages.c.conversation_id.in_(theirs)))
         counts: dict[str, int] = {}
         counts["feedback"] = rowcount(await run(delete(feedback).where(or_(
-            feedback.c.user_id == user_id, feedback.c.conversation_id.in_(theirs),
+            owned(feedback.c.user_id), feedback.c.conversation_id.in_(theirs),
             feedback.c.message_id.in_(their_messages)))))
         counts["usage"] = rowcount(await run(delete(usage).where(or_(
-            usage.c.user_id == user_id, usage.c.conversation_id.in_(theirs)))))
+            owned(usage.c.user_id), usage.c.conversation_id.in_(theirs)))))
         counts["tickets"] = rowcount(await run(delete(tickets).where(or_(
-            tickets.c.user_id == user_id, tickets.c.conversation_id.in_(theirs)))))
+            owned(tickets.c.user_id), tickets.c.conversation_id.in_(theirs)))))
         counts["messages"] = rowcount(await run(delete(messages).where(or_(
-            messages.c.user_id == user_id, messages.c.conversation_id.in_(theirs)))))
+            owned(messages.c.user_id), messages.c.conversation_id.in_(theirs)))))
         counts["conversations"] = rowcount(await run(
-            delete(conversations).where(conversations.c.user_id == user_id)))
+            delete(conversations).where(owned(conversations.c.user_id))))
         log.info("storage.forget", extra={f"deleted_{kind}": n for kind, n in counts.items()})
         return counts
 
@@ -259,3 +267,8 @@ class SqlUnitOfWork(UnitOfWork):
 
 
 __all__ = ["FORGET_KINDS", "SqlUnitOfWork", "UnitOfWork"]
+
+
+def _escape_like(value: str) -> str:
+    """`value` with LIKE's wildcards (and the escape character) taken literally."""
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

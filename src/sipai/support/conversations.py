@@ -4,6 +4,7 @@ feedback, forget, retention and stats. Plain async functions over the unit of wo
 from __future__ import annotations
 
 import logging
+import re
 from datetime import UTC, datetime, timedelta
 
 from sipai.errors import InputRejected, NotFound
@@ -94,10 +95,19 @@ async def feedback(deps: SupportDeps, user_id: str, rating: int, *,
     return item
 
 
+#: A channel's id for a person (`tg:6101`): its scoped ids (`tg:6101:-100…`, the person in
+#: one Telegram group) are theirs too. Other ids (`web:<uuid>`, an API caller's own) are not
+#: treated as owning anything but themselves.
+PERSON_ID = re.compile(r"[a-z]+:-?\d+")
+
+
 async def forget(deps: SupportDeps, user_id: str) -> dict[str, int]:
-    """Erase everything stored about the customer (their right); counts per kind of row."""
+    """Erase everything stored about the customer (their right); counts per kind of row.
+
+    A channel's person id (`tg:6101`) also erases that person's per-group conversations.
+    """
     async with deps.uow() as uow:
-        counts = await uow.forget(user_id)
+        counts = await uow.forget(user_id, scoped=PERSON_ID.fullmatch(user_id) is not None)
         await uow.commit()
     log.info("user.forgotten", extra={"user_id": user_id, **counts})
     return counts
