@@ -18,6 +18,7 @@ import pytest
 from openai.resources.chat.completions import AsyncCompletions
 
 import sipai.llm.client as client_module
+import sipai.llm.wire as wire_module
 from sipai.dev import FakeGroqConfig, FakeGroqHandle, RateLimits, run_fake_groq
 from sipai.errors import ModelNotFound, ProviderError, RateLimited
 from sipai.llm.client import LLMClient
@@ -76,11 +77,11 @@ def without_create(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_the_sdk_still_has_the_raw_response_header() -> None:
     # If this fails the SDK moved a private name: chat calls fell back to `create` (slower
-    # but correct); update `_raw_response_header` in sipai/llm/client.py.
+    # but correct); update `raw_response_header` in sipai/llm/wire.py.
     from openai._constants import RAW_RESPONSE_HEADER
 
-    assert client_module._raw_response_header() == RAW_RESPONSE_HEADER
-    assert client_module._raw_response_options() == {
+    assert wire_module.raw_response_header() == RAW_RESPONSE_HEADER
+    assert wire_module.raw_response_options() == {
         "headers": {RAW_RESPONSE_HEADER: "true"}, "security": {"bearer_auth": True}}
 
 
@@ -92,7 +93,7 @@ async def test_fast_path_sends_the_same_bytes_as_create(
     client, sent = recording_client(make_client, fake_groq.base_url)
     fast = await one_call(client, stream=stream, **PARAMS)
     with monkeypatch.context() as patch:
-        patch.setattr(client_module, "_raw_response_options", lambda: None)
+        patch.setattr(client_module, "raw_response_options", lambda: None)
         slow = await one_call(client, stream=stream, **PARAMS)
 
     assert len(sent) == 2

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
@@ -26,6 +25,7 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from sipai.errors import EmptyCompletion, ProviderError, StreamInterrupted
 from sipai.llm.catalog import PriceTable, model_info
+from sipai.llm.gate import Gate, OpenGate, Permit
 from sipai.llm.params import check_params
 from sipai.llm.retry import RetryPolicy
 from sipai.llm.tokens import TokenCounter
@@ -39,34 +39,14 @@ from sipai.llm.types import (
     TextDelta,
     Usage,
 )
+from sipai.llm.wire import (
+    ratelimit_of,
+    raw_response_options,
+    reasoning_of,
+    usage_from,
+)
 
 log = logging.getLogger(__name__)
-
-
-class Permit(Protocol):
-    """What a gate hands out for one attempt; settled with the attempt's outcome."""
-
-    def settle(self, *, usage: Usage | None, ratelimit: RateLimitInfo | None,
-               error: ProviderError | None) -> None: ...
-
-
-class Gate(Protocol):
-    """Admission control around every attempt (the rate limiter implements it)."""
-
-    async def acquire(self, model: str, tokens: int) -> Permit: ...
-
-
-class _OpenPermit:
-    def settle(self, *, usage: Usage | None, ratelimit: RateLimitInfo | None,
-               error: ProviderError | None) -> None:
-        return None
-
-
-class OpenGate:
-    """A gate that admits everything at once (no client-side limits)."""
-
-    async def acquire(self, model: str, tokens: int) -> Permit:
-        return _OpenPermit()
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,7 +265,7 @@ class LLMClient:
         `create` walks the messages against the SDK's TypedDicts on every call (about 1.5 ms
         of CPU) only to hand back the same plain dicts; Sip's are already wire-ready.
         """
-        options = _raw_response_options()
+        options = raw_response_options()
         if options is None or isinstance(wire.get("response_format"), type):
             # The documented path (and its own error for a pydantic class as response_format).
             flag: dict[str, Any] = {"stream": True} if stream else {}
@@ -312,13 +292,13 @@ class LLMClient:
             response = cast(ChatCompletion, raw.parse())
         except Exception as exc:
             error = translate(exc, call.model)
-            permit.settle(usage=None, ratelimit=_ratelimit_of(exc), error=error)
+            permit.settle(usage=None, ratelimit=ratelimit_of(exc), error=error)
             raise error from exc
         ratelimit = RateLimitInfo.from_headers(headers) if headers is not None else None
         self.last_ratelimit = ratelimit or self.last_ratelimit
         choice = response.choices[0] if response.choices else None
         message = choice.message if choice else None
-        usage = _usage(response.usage, (response.model_extra or {}).get("x_groq"))
+        usage = usage_from(response.usage, (response.model_extra or {}).get("x_groq"))
         permit.settle(usage=usage, ratelimit=ratelimit, error=None)
         if usage.prompt_tokens:
             self.counter.observe(call.messages, usage.prompt_tokens)
@@ -328,7 +308,7 @@ class LLMClient:
             usage=usage,
             cost_usd=self.prices.cost(call.model, usage),
             finish_reason=choice.finish_reason if choice else None,
-            reasoning=_reasoning(message),
+            reasoning=reasoning_of(message),
             ratelimit=ratelimit,
             attempts=attempt,
         )
@@ -344,7 +324,7 @@ class LLMClient:
             stream = cast(openai.AsyncStream[ChatCompletionChunk], raw.parse())
         except Exception as exc:
             error = translate(exc, call.model)
-            permit.settle(usage=None, ratelimit=_ratelimit_of(exc), error=error)
+            permit.settle(usage=None, ratelimit=ratelimit_of(exc), error=error)
             raise error from exc
         ratelimit = RateLimitInfo.from_headers(raw.headers)
         self.last_ratelimit = ratelimit or self.last_ratelimit
@@ -367,7 +347,7 @@ class LLMClient:
                     deadline.reschedule(None)
                     extra = chunk.model_extra or {}
                     if chunk.usage is not None or extra.get("x_groq"):
-                        usage = _usage(chunk.usage, extra.get("x_groq"), usage)
+                        usage = usage_from(chunk.usage, extra.get("x_groq"), usage)
                     for choice in chunk.choices:
                         delta = choice.delta
                         thought = (delta.model_extra or {}).get("reasoning")
@@ -402,64 +382,10 @@ class LLMClient:
             reasoning="".join(reasoning) or None, ratelimit=ratelimit, attempts=attempt))
 
 
-@functools.cache
-def _raw_response_header() -> str | None:
-    """The header that makes the SDK answer with its raw response, or None if it moved.
-
-    SDK-private (`openai._constants`): tests/llm/test_wire.py fails if it changes, and
-    without it chat calls go through the public `with_raw_response.create`.
-    """
-    try:
-        from openai._constants import RAW_RESPONSE_HEADER
-    except ImportError:
-        return None
-    return RAW_RESPONSE_HEADER if isinstance(RAW_RESPONSE_HEADER, str) else None
-
-
-def _raw_response_options() -> dict[str, Any] | None:
-    """The request options `with_raw_response.create` passes to `post` (None: use create)."""
-    header = _raw_response_header()
-    if header is None:
-        return None
-    return {"headers": {header: "true"}, "security": {"bearer_auth": True}}
-
-
 def _with_latency(completion: Completion, seconds: float) -> Completion:
     return Completion(completion.text, completion.model, completion.usage, completion.cost_usd,
                       completion.finish_reason, completion.reasoning, seconds,
                       completion.ratelimit, completion.attempts)
-
-
-def _usage(usage: Any, x_groq: Any, current: Usage | None = None) -> Usage:
-    """Usage from the OpenAI `usage` field, or Groq's `x_groq.usage` (which adds timings)."""
-    groq_usage = x_groq.get("usage") if isinstance(x_groq, dict) else None
-    prompt = completion = 0
-    if usage is not None:
-        prompt, completion = usage.prompt_tokens or 0, usage.completion_tokens or 0
-    elif isinstance(groq_usage, dict):
-        prompt = int(groq_usage.get("prompt_tokens") or 0)
-        completion = int(groq_usage.get("completion_tokens") or 0)
-    elif current is not None:
-        prompt, completion = current.prompt_tokens, current.completion_tokens
-    # Streams carry timings in `x_groq.usage`; a non-streamed answer in `usage` itself.
-    timings = groq_usage if isinstance(groq_usage, dict) else \
-        (getattr(usage, "model_extra", None) or {})
-    queue = timings.get("queue_time", current.queue_time if current else None)
-    total = timings.get("total_time", current.total_time if current else None)
-    return Usage(prompt, completion, queue, total)
-
-
-def _reasoning(message: Any) -> str | None:
-    if message is None:
-        return None
-    value = getattr(message, "reasoning", None) or (message.model_extra or {}).get("reasoning")
-    return str(value) if value else None
-
-
-def _ratelimit_of(exc: BaseException) -> RateLimitInfo | None:
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None)
-    return RateLimitInfo.from_headers(headers) if headers is not None else None
 
 
 def _card(item: Any) -> ModelCard:
@@ -468,3 +394,6 @@ def _card(item: Any) -> ModelCard:
                      active=bool(extra.get("active", True)),
                      context_window=extra.get("context_window"),
                      max_completion_tokens=extra.get("max_completion_tokens"))
+
+
+__all__ = ["Gate", "LLMClient", "ModelCard", "OpenGate", "Permit"]
