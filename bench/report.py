@@ -457,8 +457,9 @@ def _losses(results: dict[str, Any]) -> list[str]:
             store = stages.get("store message", 0.0) + stages.get("store answer", 0.0)
             rest = stages.get("retrieve", 0.0) + stages.get("context budget", 0.0)
             lines.append(f"  In the stage profile, storing the message and the answer (two "
-                         f"SQLite transactions with `synchronous=FULL`) took {_ms(store, 1)} ms "
-                         f"p50; retrieval and the context budget {_ms(rest, 1)} ms.")
+                         f"SQLite transactions, WAL with `synchronous=NORMAL`) took "
+                         f"{_ms(store, 1)} ms p50; retrieval and the context budget "
+                         f"{_ms(rest, 1)} ms.")
         failed = [c for c in part["cells"] if c["contender"] == "Sip" and c["errors"]]
         if failed:
             where = "; ".join(f"{c['users']} users {'streamed' if c['stream'] else 'not streamed'}"
