@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import uvicorn
+from redis import Redis
 
 from sipai.config import Settings, load_settings
 from sipai.dev.emulator import FakeGroqConfig
@@ -29,6 +32,20 @@ from sipai.web.ratelimit import Unlimited
 API_KEY = "sk-test-api-key-0123456789"
 ADMIN_KEY = "admin-test-key-0123456789"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+#: The Redis the tests share (every test namespaces its keys with `redis_prefix`).
+REDIS_URL = os.environ.get("SIP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A `SIP_REDIS_PREFIX` of this test alone; its keys are deleted afterwards."""
+    name = f"siptest:{uuid.uuid4().hex[:12]}"
+    yield name
+    client = Redis.from_url(REDIS_URL)
+    keys = list(client.scan_iter(match=f"{name}:*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
 
 
 def web_settings(data_dir: Path, **overrides: Any) -> Settings:

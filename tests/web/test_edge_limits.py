@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import socket
 import uuid
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -24,21 +22,7 @@ from sipai.web.ratelimit import (
     edge_limiter,
 )
 
-from .conftest import API_KEY, live_server, web_settings
-
-REDIS_URL = os.environ.get("SIP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-@pytest.fixture
-def prefix() -> Iterator[str]:
-    """A Redis key prefix of this test; its keys are deleted afterwards."""
-    name = f"siptest:{uuid.uuid4().hex[:12]}"
-    yield name
-    client = Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(match=f"{name}:*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
+from .conftest import API_KEY, REDIS_URL, live_server, web_settings
 
 
 def visitor() -> str:
@@ -70,21 +54,21 @@ def test_zero_turns_a_limit_off(tmp_path) -> None:
     assert set(api) == {200} and set(web) == {200}
 
 
-def test_two_workers_share_one_limit_through_redis(tmp_path, prefix: str) -> None:
+def test_two_workers_share_one_limit_through_redis(tmp_path, redis_prefix: str) -> None:
     def settings(name: str):  # type: ignore[no-untyped-def]
         return web_settings(tmp_path / name, sip_api_keys=API_KEY, sip_http_key_rpm=4,
-                            sip_redis_url=REDIS_URL, sip_redis_prefix=prefix)
+                            sip_redis_url=REDIS_URL, sip_redis_prefix=redis_prefix)
 
     with live_server(settings("a"), options=WebOptions()) as one, \
             live_server(settings("b"), options=WebOptions()) as two:
         seen = [models(url) for url in (one.url, two.url) * 3]
         redis = Redis.from_url(REDIS_URL)
-        stored = [key.decode() for key in redis.scan_iter(match=f"{prefix}:http:*")]
+        stored = [key.decode() for key in redis.scan_iter(match=f"{redis_prefix}:http:*")]
         redis.close()
 
     # Each worker alone would allow 4 a minute; together they allow 4, not 8.
     assert seen == [200, 200, 200, 200, 429, 429]
-    assert len(stored) == 1 and stored[0].startswith(f"{prefix}:http:key:")
+    assert len(stored) == 1 and stored[0].startswith(f"{redis_prefix}:http:key:")
     assert API_KEY not in stored[0], "the key is stored as its fingerprint"
 
 

@@ -11,25 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 import subprocess
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from redis import Redis
 
 from sipai.dev.emulator import FakeGroqConfig
 from sipai.dev.limits import RateLimits
 from sipai.dev.server import FakeGroqHandle, run_fake_groq_in_thread
 from tests.conftest import CANARY_KEY
 
+from .conftest import REDIS_URL
 from .test_serve import BANNER, SERVE, clean_env
 
-REDIS_URL = os.environ.get("SIP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 RPM, SCALE = 4, 30.0
 MESSAGES_PER_WORKER = 6
 
@@ -41,15 +38,6 @@ def groq() -> Iterator[FakeGroqHandle]:
         yield handle
 
 
-@pytest.fixture
-def prefix() -> Iterator[str]:
-    name = f"siptest:{uuid.uuid4().hex[:12]}"
-    yield name
-    client = Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(match=f"{name}:*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
 
 
 @contextlib.contextmanager
@@ -109,8 +97,8 @@ def wire(groq: FakeGroqHandle) -> dict[str, int]:
 
 
 def test_two_workers_sharing_redis_keep_to_one_budget(tmp_path: Path, groq: FakeGroqHandle,
-                                                      prefix: str) -> None:
-    with workers(tmp_path, groq, SIP_REDIS_URL=REDIS_URL, SIP_REDIS_PREFIX=prefix) as urls:
+                                                      redis_prefix: str) -> None:
+    with workers(tmp_path, groq, SIP_REDIS_URL=REDIS_URL, SIP_REDIS_PREFIX=redis_prefix) as urls:
         routes = asyncio.run(load(urls))
 
     assert routes == ["primary"] * (2 * MESSAGES_PER_WORKER), "every answer is the model's"
@@ -125,8 +113,8 @@ def test_without_redis_the_same_load_meets_429s(tmp_path: Path, groq: FakeGroqHa
     assert wire(groq).get("429", 0) > 0
 
 
-def test_serve_workers_share_one_port(tmp_path: Path, prefix: str) -> None:
-    env = clean_env(tmp_path, SIP_REDIS_URL=REDIS_URL, SIP_REDIS_PREFIX=prefix)
+def test_serve_workers_share_one_port(tmp_path: Path, redis_prefix: str) -> None:
+    env = clean_env(tmp_path, SIP_REDIS_URL=REDIS_URL, SIP_REDIS_PREFIX=redis_prefix)
     process = subprocess.Popen([*SERVE, "--port", "0", "--workers", "2"], cwd=tmp_path,
                                env=env, stderr=subprocess.PIPE, text=True)
     try:
