@@ -15,6 +15,16 @@ import itertools
 import time
 from typing import Protocol
 
+#: The opening of every Sip Lua script in Redis: `now` is ARGV[1] when the caller passes its
+#: own clock (tests), else Redis's `TIME`, so the workers' clocks need not agree.
+LUA_NOW = """
+local now = tonumber(ARGV[1])
+if not now then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+end
+"""
+
 
 class Clock(Protocol):
     """Seconds that only go forward, and ways to wait on them."""

@@ -17,16 +17,11 @@ from typing import Any
 from redis.asyncio import Redis
 
 from sipai.resilience.breaker import CLOSED, HALF_OPEN, OPEN, SLOTS, BreakerConfig, publish
-from sipai.resilience.clock import Clock
+from sipai.resilience.clock import LUA_NOW, Clock
 
 log = logging.getLogger(__name__)
 
-_NOW = """
-local now = tonumber(ARGV[1])
-if not now then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-end
+_NOW = LUA_NOW + """
 local function num(field, default)
   return tonumber(redis.call('HGET', KEYS[1], field) or default)
 end

@@ -30,14 +30,9 @@ from typing import Any
 from redis.asyncio import Redis
 
 from sipai.resilience.budget import Decision, Limits, LimitSpec, Settlement
-from sipai.resilience.clock import Clock
+from sipai.resilience.clock import LUA_NOW, Clock
 
-_NOW = """
-local now = tonumber(ARGV[1])
-if not now then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-end
+_NOW = LUA_NOW + """
 local function fmt(x) return string.format('%.6f', x) end
 local function bucket(key, name, cap, period)
   local level = tonumber(redis.call('HGET', key, name .. ':level') or cap)

@@ -23,19 +23,14 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from sipai.resilience.clock import Clock, MonotonicClock
+from sipai.resilience.clock import LUA_NOW, Clock, MonotonicClock
 from sipai.resilience.fairness import set_caller
 
 log = logging.getLogger(__name__)
 
 #: KEYS: the user's bucket. ARGV: now|"", capacity, refill per second.
 #: Returns "0" (accepted) or the seconds to wait.
-CHECK = """
-local now = tonumber(ARGV[1])
-if not now then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-end
+CHECK = LUA_NOW + """
 local cap, rate = tonumber(ARGV[2]), tonumber(ARGV[3])
 local level = tonumber(redis.call('HGET', KEYS[1], 'level') or cap)
 local stamp = tonumber(redis.call('HGET', KEYS[1], 'stamp') or now)
