@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 TEXTS: dict[str, dict[str, str]] = {
     "ticket_opened": {
         "es": "He abierto el ticket #{ticket}. Una persona del equipo de soporte revisará tu "
@@ -55,5 +57,11 @@ TEXTS: dict[str, dict[str, str]] = {
 
 def text(key: str, language: str, **values: object) -> str:
     """The fixed text `key` in `language` (Spanish when the language is unknown)."""
-    variants = TEXTS[key]
+    return render(TEXTS, key, language, **values)
+
+
+def render(table: Mapping[str, Mapping[str, str]], key: str, language: str,
+           **values: object) -> str:
+    """Text `key` of a `{key: {language: text}}` table in `language` (else Spanish)."""
+    variants = table[key]
     return variants.get(language, variants["es"]).format(**values)

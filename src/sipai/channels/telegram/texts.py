@@ -8,6 +8,8 @@ operators' texts `{user}` is already HTML (the customer's name and id, escaped).
 
 from __future__ import annotations
 
+from sipai.support.texts import render
+
 TEXTS: dict[str, dict[str, str]] = {
     "start": {
         "es": "¡Hola, {name}! Soy Sip, el asistente de soporte de {service} 🤖\n\n"
@@ -118,8 +120,7 @@ TEXTS: dict[str, dict[str, str]] = {
 
 def say(key: str, language: str, **values: object) -> str:
     """The fixed text `key` in `language` (Spanish when the language is unknown)."""
-    variants = TEXTS[key]
-    return variants.get(language, variants["es"]).format(**values)
+    return render(TEXTS, key, language, **values)
 
 
 def language_of(language_code: str | None, default: str) -> str:
